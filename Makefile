@@ -1,0 +1,83 @@
+# pirack.cluster — the two commands the README starts with:
+#   make rack   bring up the simulated Pi rack and run site.yml on it
+#   make test   everything CI runs (.ci/run calls exactly this)
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_FORCE_COLOR ?= 0
+
+PI_IMAGE     ?= pirack/pi-host:bookworm
+RACK_ARGS    ?=
+# Molecule scenarios `make test` runs, in this order. `swarm` (8 min) is left
+# out: the e2e test runs the same pipeline and its failover test.
+SCENARIOS    ?= default docker k3s app
+
+.PHONY: help venv engine images test-packages rack rack-down test lint sanity unit molecule e2e clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(BIN)/.stamp: requirements.txt requirements-test.txt
+	@echo "==> virtualenv $(VENV) (runtime and test requirements)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+.collections/ansible_collections/pirack/cluster:
+	mkdir -p .collections/ansible_collections/pirack
+	ln -sfn ../../.. $@
+
+venv: $(BIN)/.stamp .collections/ansible_collections/pirack/cluster ## create the virtualenv with every requirement
+
+engine: ## make sure a Docker engine answers (installs docker.io when root)
+	@bash scripts/ensure-engine.sh
+
+images: engine ## build (or reuse) the simulated Pi host image
+	@bash scripts/base-image.sh
+	if docker build -q -t $(PI_IMAGE) molecule/pi-host >/dev/null; then
+	  echo "pi host image $(PI_IMAGE): ready"
+	else
+	  docker build -t $(PI_IMAGE) molecule/pi-host; fi
+
+rack: venv images ## bring up the simulated rack and run site.yml on it
+	ansible-playbook playbooks/rack_up.yml $(RACK_ARGS)
+	ansible-playbook site.yml -i inventories/local/hosts.yml $(RACK_ARGS)
+	echo
+	echo "The simulated rack is up. Tear it down with: make rack-down"
+
+rack-down: venv ## remove the simulated rack (containers, volumes, network)
+	ansible-playbook playbooks/rack_down.yml $(RACK_ARGS)
+
+lint: venv ## ruff and ansible-lint (production profile)
+	ruff check .
+	ansible-lint --profile production
+
+sanity: venv ## ansible-test sanity on a copy of the collection
+	bash scripts/sanity.sh
+
+test-packages: ## Debian packages the tests drive (chromium, redis, sysbench)
+	@bash scripts/test-packages.sh
+
+unit: venv test-packages ## pytest: collection unit tests and the coin-miner services
+	pytest -q tests/unit coinminer
+
+molecule: venv images ## the molecule scenarios in $(SCENARIOS)
+	for s in $(SCENARIOS); do
+	  echo "==> molecule test -s $$s"
+	  molecule test -s $$s
+	done
+
+e2e: venv images ## the whole pipeline on a 1 + 2 simulated rack, re-run included
+	pytest -q -s tests/e2e
+
+test: venv images lint sanity unit molecule e2e ## everything CI runs
+
+clean: ## remove the virtualenv and build leftovers
+	rm -rf $(VENV) .collections build

@@ -1,0 +1,101 @@
+"""webui: GET /json -> {"coins", "hashes", "now", "workers"} and a live page.
+
+/json keeps the original's three fields (so the original page works against
+this backend and this page against the original's /json); "workers" is extra.
+The page and its script are served from this process: racks are often
+offline, so there is no CDN and no chart library, just a canvas.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from pathlib import Path
+
+from common import keys
+from common.resp import Redis, RedisError
+from common.service import App, Request, Response, env_int, env_str, serve, setup_logging
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def load_static(root: Path = STATIC) -> dict[str, tuple[bytes, str]]:
+    """Read the assets once at start-up: a handful of small files, and no
+    path from a request ever reaches the filesystem."""
+    files: dict[str, tuple[bytes, str]] = {}
+    for path in sorted(root.iterdir()):
+        if path.is_file():
+            ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if ctype.startswith("text/") or ctype.endswith("javascript"):
+                ctype += "; charset=utf-8"
+            files[path.name] = (path.read_bytes(), ctype)
+    return files
+
+
+def snapshot(db: Redis, now: float) -> dict[str, float | int]:
+    """Current counters; also forgets workers silent for an hour."""
+    seen = db.hgetall(keys.WORKERS)
+    fresh = 0
+    stale: list[bytes] = []
+    for name, stamp in seen.items():
+        try:
+            age = now - float(stamp)
+        except ValueError:
+            age = float("inf")
+        if age <= keys.WORKER_FRESH_SECONDS:
+            fresh += 1
+        elif age > keys.WORKER_FORGET_SECONDS:
+            stale.append(name)
+    if stale:
+        db.execute("HDEL", keys.WORKERS, *stale)
+    return {
+        "coins": db.hlen(keys.WALLET),
+        "hashes": db.get_int(keys.HASHES),
+        "now": now,
+        "workers": fresh,
+    }
+
+
+def create_app(db: Redis, static: dict[str, tuple[bytes, str]] | None = None) -> App:
+    app = App("webui")
+    assets = load_static() if static is None else static
+
+    def json_view(_req: Request) -> Response:
+        try:
+            return Response.json(snapshot(db, time.time()))
+        except (OSError, RedisError) as exc:
+            return Response.json({"error": f"redis unavailable: {exc}"}, 503)
+
+    def asset(req: Request) -> Response:
+        name = req.match.group(1) or "index.html"
+        if name not in assets:
+            return Response(404, b"not found\n")
+        body, ctype = assets[name]
+        return Response(body=body, content_type=ctype,
+                        headers={"Cache-Control": "no-cache"})
+
+    def health() -> tuple[bool, dict[str, str]]:
+        try:
+            db.ping()
+            return True, {"redis": "ok"}
+        except (OSError, RedisError) as exc:
+            # Still "ok" for liveness: restarting the web UI would not bring
+            # redis back; the detail tells a person what is wrong.
+            return True, {"redis": f"unavailable: {exc}"}
+
+    app.health = health
+    app.route("GET", "/json", json_view)
+    app.route("GET", r"/(index\.html)?", asset, label="/")
+    app.route("GET", r"/static/([\w.-]+)", asset, label="/static")
+    return app
+
+
+def main() -> None:
+    log = setup_logging("webui")
+    db = Redis(env_str("REDIS_URL", "redis://redis:6379"))
+    app = create_app(db)
+    serve(app, env_int("PORT", 80), log)
+
+
+if __name__ == "__main__":
+    main()

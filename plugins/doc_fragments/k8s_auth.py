@@ -1,0 +1,52 @@
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by the modules that talk to a k3s API server."""
+
+
+class ModuleDocFragment:
+    """Documentation of the options in module_utils/k8s/client.py."""
+
+    DOCUMENTATION = r"""
+options:
+  kubeconfig:
+    description:
+      - Path to the kubeconfig file, on the controller, that reaches the cluster.
+      - The k3s_server role fetches one per cluster, by default to
+        C(~/.kube/pirack-<cluster>.yaml).
+      - When not given, the E(K8S_AUTH_KUBECONFIG) environment variable is used,
+        then the Kubernetes client's own default (E(KUBECONFIG) or C(~/.kube/config)).
+    type: path
+  context:
+    description:
+      - Name of the kubeconfig context to use; the fetched files name theirs
+        C(pirack-<cluster>).
+      - When not given, the E(K8S_AUTH_CONTEXT) environment variable is used,
+        then the file's current context.
+    type: str
+  request_timeout:
+    description:
+      - Seconds to wait for each answer from the API server. A Pi 3B+ API server
+        under load can take several seconds.
+    type: int
+    default: 30
+requirements:
+  - kubernetes (the Kubernetes Python client) on the controller.
+notes:
+  - "These modules run on the controller (C(delegate_to: localhost)); the Pis
+    need no Python Kubernetes client."
+"""
+
+    # Attributes of the modules that only read the cluster (node info, wait):
+    # use as pirack.cluster.k8s_auth.read_only.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Only reads the cluster, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+  idempotent:
+    support: full
+    description: Never changes anything.
+"""

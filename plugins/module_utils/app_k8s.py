@@ -1,0 +1,424 @@
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An app spec on Kubernetes (k3s): render, read back, apply, wait.
+
+Each service becomes a Deployment (mode replicated) or a DaemonSet (mode
+global), a ClusterIP Service named like the service when it has ports (that
+is the DNS name the other services use), and one PersistentVolumeClaim per
+volume. Published ports become ``hostPort``s: like Swarm's host-mode ports,
+they answer on the node that runs the pod.
+
+Objects are plain dicts in the API's JSON form. Rendering and reading back
+are pure, so the unit tests compare them field by field; ``K8sApp`` does the
+I/O through the typed client, asking for raw JSON so dicts go in and out.
+Client creation and the poll loop are the k8s/ ones the node modules use.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Optional
+
+from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import (
+    empty_service,
+    format_size,
+    parse_cpus,
+    parse_size,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
+    API_ERRORS,
+    ApiException,
+    api_error_text,
+    k8s_client,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s.waiter import wait_for
+
+MANAGER = "pirack.cluster"
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+# Node labels the k3s roles set (k3s_common_node_labels), by placement key.
+NODE_LABELS = {"model": "pirack.io/pi-model", "cluster": "pirack.io/cluster"}
+_PLACEMENT_OF_LABEL = {label: key for key, label in NODE_LABELS.items()}
+# k3s labels its servers with this; agents carry no role label at all, so
+# "worker" is "not a control-plane node".
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+WORKLOAD_KINDS = ("Deployment", "DaemonSet")
+# kind -> (API group object, suffix of the client's *_namespaced_<suffix> methods)
+_METHODS = {"Deployment": ("apps", "deployment"), "DaemonSet": ("apps", "daemon_set"),
+            "Service": ("core", "service"), "PersistentVolumeClaim": ("core", "persistent_volume_claim"),
+            "Pod": ("core", "pod")}
+
+
+class K8sAppError(Exception):
+    """The cluster could not be brought to the spec; the message says why."""
+
+
+def labels(app: str, name: str) -> dict[str, str]:
+    return {LABEL_NAME: name, LABEL_PART_OF: app, LABEL_MANAGED_BY: MANAGER}
+
+
+def selector(app: str, name: str) -> dict[str, str]:
+    """Pod selector of a service; immutable once created, so it never grows."""
+    return {LABEL_NAME: name, LABEL_PART_OF: app}
+
+
+def _expressions(placement: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    for key, value in placement.items():
+        if key == "role":
+            out.append({"key": CONTROL_PLANE, "operator": "In", "values": ["true"]} if value == "master"
+                       else {"key": CONTROL_PLANE, "operator": "DoesNotExist"})
+        else:
+            out.append({"key": NODE_LABELS.get(key, key), "operator": "In", "values": [value]})
+    return out
+
+
+def render_workload(app: str, namespace: str, name: str, service: dict[str, Any]) -> dict[str, Any]:
+    """The Deployment or DaemonSet of one normalized service."""
+    container: dict[str, Any] = {
+        "name": name,
+        "image": service["image"],
+        "env": [{"name": k, "value": v} for k, v in service["env"].items()],
+        "ports": [dict({"containerPort": p["port"], "protocol": p["protocol"].upper()},
+                       **({"hostPort": p["published"]} if p["published"] is not None else {}))
+                  for p in service["ports"]],
+        "resources": {},
+        "volumeMounts": [{"name": v["name"], "mountPath": v["path"]} for v in service["volumes"]],
+    }
+    if service["command"]:
+        container["command"] = list(service["command"])
+    if service["args"]:
+        container["args"] = list(service["args"])
+    for ours in ("limits", "requests"):
+        quantity = service["resources"][ours]
+        block = {}
+        if quantity["cpus"] is not None:
+            block["cpu"] = f"{round(quantity['cpus'] * 1000)}m"
+        if quantity["memory"] is not None:
+            block["memory"] = quantity["memory"]
+        if block:
+            container["resources"][ours] = block
+    pod: dict[str, Any] = {
+        "containers": [container],
+        "volumes": [{"name": v["name"], "persistentVolumeClaim": {"claimName": v["name"]}}
+                    for v in service["volumes"]],
+    }
+    if service["placement"]:
+        pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": _expressions(service["placement"])}]}}}
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": selector(app, name)},
+        "template": {"metadata": {"labels": labels(app, name)}, "spec": pod},
+    }
+    if service["mode"] == "global":
+        kind = "DaemonSet"
+    else:
+        kind = "Deployment"
+        spec["replicas"] = service["replicas"]
+        # A volume is a ReadWriteOnce claim: the old pod must let go of it
+        # before the new one can mount it, and so must a host port.
+        rolling = not service["volumes"] and not any(p["published"] for p in service["ports"])
+        spec["strategy"] = {"type": "RollingUpdate" if rolling else "Recreate"}
+    return {"apiVersion": "apps/v1", "kind": kind,
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(app, name)},
+            "spec": spec}
+
+
+def render_service(app: str, namespace: str, name: str, service: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """The ClusterIP Service that gives the service its DNS name; None without ports."""
+    if not service["ports"]:
+        return None
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(app, name)},
+            "spec": {"type": "ClusterIP", "selector": selector(app, name),
+                     "ports": [{"name": f"{p['protocol']}-{p['port']}", "port": p["port"],
+                                "targetPort": p["port"], "protocol": p["protocol"].upper()}
+                               for p in service["ports"]]}}
+
+
+def render_claims(app: str, namespace: str, name: str, service: dict[str, Any]) -> list[dict[str, Any]]:
+    """One PersistentVolumeClaim per volume, on the cluster's default storage class."""
+    return [{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": v["name"], "namespace": namespace, "labels": labels(app, name)},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": v["size"]}}}}
+            for v in service["volumes"]]
+
+
+def render(model: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+    """Every object of the app, claims first (pods wait for them)."""
+    app = model["name"]
+    objects: list[dict[str, Any]] = []
+    for name, service in model["services"].items():
+        objects.extend(render_claims(app, namespace, name, service))
+    for name, service in model["services"].items():
+        objects.append(render_workload(app, namespace, name, service))
+        svc = render_service(app, namespace, name, service)
+        if svc is not None:
+            objects.append(svc)
+    return objects
+
+
+def _placement(affinity: dict[str, Any]) -> dict[str, str]:
+    terms = (((affinity.get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+              or {}).get("nodeSelectorTerms") or [{}])
+    placement = {}
+    for expr in terms[0].get("matchExpressions") or []:
+        key, values = expr.get("key"), expr.get("values") or [""]
+        if key == CONTROL_PLANE:
+            placement["role"] = "worker" if expr.get("operator") == "DoesNotExist" else "master"
+        elif expr.get("operator") == "In":
+            placement[_PLACEMENT_OF_LABEL.get(key, key)] = values[0]
+    return dict(sorted(placement.items()))
+
+
+def _protocol(port: dict[str, Any]) -> str:
+    """A port's protocol in the spec's spelling; the API defaults it to TCP."""
+    return (port.get("protocol") or "TCP").lower()
+
+
+def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
+                 claims: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Live objects of one service in the normalized shape, for comparison.
+
+    A port counts only when the Service exposes it too: a port without its
+    Service gives no DNS name, so it is not deployed as the spec means it.
+    """
+    view = empty_service()
+    spec = workload.get("spec") or {}
+    pod = (spec.get("template") or {}).get("spec") or {}
+    container = (pod.get("containers") or [{}])[0]
+    view["image"] = container.get("image")
+    if workload.get("kind") == "DaemonSet":
+        view["mode"] = "global"
+    else:
+        view["replicas"] = spec.get("replicas", 1)
+    exposed = {(p.get("targetPort"), _protocol(p))
+               for p in ((service or {}).get("spec") or {}).get("ports") or []
+               if p.get("port") == p.get("targetPort")}
+    view["ports"] = sorted(
+        ({"port": p["containerPort"], "published": p.get("hostPort"), "protocol": _protocol(p)}
+         for p in container.get("ports") or [] if (p["containerPort"], _protocol(p)) in exposed),
+        key=lambda p: (p["port"], p["protocol"]))
+    view["env"] = dict(sorted((e["name"], e.get("value", "")) for e in container.get("env") or []))
+    view["command"] = list(container["command"]) if container.get("command") else None
+    view["args"] = list(container["args"]) if container.get("args") else None
+    for ours in ("limits", "requests"):
+        block = (container.get("resources") or {}).get(ours) or {}
+        if block.get("cpu"):
+            view["resources"][ours]["cpus"] = parse_cpus(block["cpu"])
+        if block.get("memory"):
+            view["resources"][ours]["memory"] = format_size(parse_size(block["memory"]))
+    view["placement"] = _placement(pod.get("affinity") or {})
+    claim_of = {v["name"]: (v.get("persistentVolumeClaim") or {}).get("claimName")
+                for v in pod.get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        claim_name = claim_of.get(mount["name"])
+        if claim_name is None:
+            continue
+        storage = ((((claims.get(claim_name) or {}).get("spec") or {}).get("resources") or {})
+                   .get("requests") or {}).get("storage")
+        view["volumes"].append({"name": claim_name, "path": mount.get("mountPath"),
+                                "size": format_size(parse_size(storage)) if storage else None})
+    return view
+
+
+def plan(model: dict[str, Any], current: dict[str, dict[str, Any]], claims: dict[str, dict[str, Any]],
+         state: str) -> list[dict[str, Any]]:
+    """The actions that take the namespace from ``current`` to the model.
+
+    ``current`` maps service names to ``{"workload": ..., "service": ...}``.
+    A change of mode is a change of kind, so the old object is deleted.
+    """
+    wanted = model["services"] if state == "present" else {}
+    actions = []
+    for name, service in wanted.items():
+        live = current.get(name)
+        if live is None or live.get("workload") is None:
+            actions.append({"service": name, "action": "create", "before": None, "after": service})
+            continue
+        before = read_service(live["workload"], live.get("service"), claims)
+        if before != service:
+            action = "recreate" if before["mode"] != service["mode"] else "update"
+            actions.append({"service": name, "action": action, "before": before, "after": service})
+    for name in sorted(set(current) - set(wanted)):
+        live = current[name]
+        before = read_service(live["workload"], live.get("service"), claims) if live.get("workload") else None
+        actions.append({"service": name, "action": "remove", "before": before, "after": None})
+    return actions
+
+
+def rollout_status(workload: dict[str, Any]) -> dict[str, Any]:
+    """Where a Deployment's or DaemonSet's rollout stands, from its status.
+
+    Done means the controller saw the newest spec and every wanted pod runs
+    it and is available; no pod of an older spec is left over.
+    """
+    meta = workload.get("metadata") or {}
+    status = workload.get("status") or {}
+    seen = status.get("observedGeneration", 0) >= meta.get("generation", 1)
+    if workload.get("kind") == "DaemonSet":
+        expected = status.get("desiredNumberScheduled", 0)
+        updated = status.get("updatedNumberScheduled", 0)
+        available = status.get("numberAvailable", 0)
+        total = status.get("currentNumberScheduled", 0)
+    else:
+        expected = (workload.get("spec") or {}).get("replicas", 1)
+        updated = status.get("updatedReplicas", 0)
+        available = status.get("availableReplicas", 0)
+        total = status.get("replicas", 0)
+    conditions = [f"{c.get('type')}={c.get('status')}: {c.get('reason')}: {c.get('message')}"
+                  for c in status.get("conditions") or [] if c.get("status") != "True"]
+    return {"done": seen and updated == expected and available == expected and total == expected,
+            "expected": expected, "updated": updated, "available": available, "conditions": conditions}
+
+
+def pod_problems(pods: list[dict[str, Any]]) -> list[str]:
+    """Why pods are not running, as the kubelet and scheduler say it."""
+    problems = []
+    for pod in pods:
+        name = (pod.get("metadata") or {}).get("name")
+        status = pod.get("status") or {}
+        for cond in status.get("conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                problems.append(f"pod {name}: {cond.get('reason')}: {cond.get('message')}")
+        for cstat in status.get("containerStatuses") or []:
+            waiting = (cstat.get("state") or {}).get("waiting")
+            if waiting:
+                text = f"pod {name}: {waiting.get('reason')}"
+                problems.append(f"{text}: {waiting['message']}" if waiting.get("message") else text)
+    return list(dict.fromkeys(problems))[:3]
+
+
+class K8sApp:
+    """Applies a normalized app to one namespace through the Kubernetes client."""
+
+    def __init__(self, core: Any, namespace: str, check_mode: bool = False, request_timeout: int = 30,
+                 sleep: float = 2.0, clock: Optional[Callable[[], float]] = None,
+                 sleeper: Optional[Callable[[float], None]] = None) -> None:
+        self.apis = {"core": core, "apps": k8s_client.AppsV1Api(core.api_client)}
+        self.namespace = namespace
+        self.check_mode = check_mode
+        self.request_timeout = request_timeout
+        self.poll = sleep
+        self.wait_args: dict[str, Any] = {k: v for k, v in (("clock", clock), ("sleeper", sleeper)) if v}
+
+    def _call(self, verb: str, kind: str, *args: Any, **kwargs: Any) -> Any:
+        group, suffix = _METHODS[kind]
+        method = getattr(self.apis[group], f"{verb}_namespaced_{suffix}")
+        answer = method(*args, _preload_content=False, _request_timeout=self.request_timeout, **kwargs)
+        return json.loads(answer.data) if answer.data else {}
+
+    def _read(self, kind: str, name: str) -> Optional[dict[str, Any]]:
+        try:
+            return self._call("read", kind, name, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _list(self, kind: str, selector_text: str) -> list[dict[str, Any]]:
+        items = self._call("list", kind, self.namespace, label_selector=selector_text).get("items") or []
+        for item in items:
+            # List items come without kind; read_service and plan need it.
+            item.setdefault("kind", kind)
+        return items
+
+    def current(self, app: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The app's live workloads and Services by service name, and its claims by name."""
+        sel = f"{LABEL_PART_OF}={app},{LABEL_MANAGED_BY}={MANAGER}"
+        found: dict[str, dict[str, Any]] = {}
+        for kind in WORKLOAD_KINDS + ("Service",):
+            for obj in self._list(kind, sel):
+                name = obj["metadata"].get("labels", {}).get(LABEL_NAME, obj["metadata"]["name"])
+                slot = "service" if kind == "Service" else "workload"
+                found.setdefault(name, {"workload": None, "service": None})[slot] = obj
+        claims = {c["metadata"]["name"]: c for c in self._list("PersistentVolumeClaim", sel)}
+        return found, claims
+
+    def apply(self, model: dict[str, Any], state: str, wait: bool, timeout: int) -> dict[str, Any]:
+        """Bring the namespace to the model (present) or remove the app (absent).
+
+        Claims are kept on removal: they hold the app's data (redis' AOF).
+        """
+        app = model["name"]
+        try:
+            current, claims = self.current(app)
+            actions = plan(model, current, claims, state)
+            if not self.check_mode:
+                for act in actions:
+                    self._act(app, model, act, current.get(act["service"]) or {}, claims)
+                if wait and state == "present":
+                    self.wait(app, [a["service"] for a in actions if a["action"] != "remove"], timeout)
+        except API_ERRORS as exc:
+            raise K8sAppError(f"Kubernetes API: {api_error_text(exc)}") from exc
+        return {"actions": actions, "changed": bool(actions)}
+
+    def _act(self, app: str, model: dict[str, Any], act: dict[str, Any], live: dict[str, Any],
+             claims: dict[str, dict[str, Any]]) -> None:
+        name = act["service"]
+        old = live.get("workload")
+        if act["action"] in ("remove", "recreate") and old is not None:
+            self._call("delete", old["kind"], name, self.namespace, propagation_policy="Background")
+        if act["action"] == "remove":
+            if live.get("service") is not None:
+                self._call("delete", "Service", name, self.namespace)
+            return
+        service = model["services"][name]
+        for claim in render_claims(app, self.namespace, name, service):
+            self._put(claim, claims.get(claim["metadata"]["name"]))
+        workload = render_workload(app, self.namespace, name, service)
+        self._put(workload, old if act["action"] == "update" else None)
+        svc = render_service(app, self.namespace, name, service)
+        if svc is not None:
+            self._put(svc, live.get("service"))
+        elif live.get("service") is not None:
+            self._call("delete", "Service", name, self.namespace)
+
+    def _put(self, obj: dict[str, Any], live: Optional[dict[str, Any]]) -> None:
+        """Create ``obj``, or replace the live object with it whole.
+
+        Replace, not patch: what is not in the rendered object is not kept,
+        except what the API server owns (resourceVersion, a Service's IP).
+        """
+        kind, name = obj["kind"], obj["metadata"]["name"]
+        if live is None:
+            self._call("create", kind, self.namespace, obj)
+            return
+        if kind == "PersistentVolumeClaim" and (
+                live.get("spec", {}).get("resources") == obj["spec"]["resources"]):
+            return
+        body = json.loads(json.dumps(obj))
+        body["metadata"]["resourceVersion"] = live["metadata"].get("resourceVersion")
+        if kind == "Service":
+            for key in ("clusterIP", "clusterIPs"):
+                if key in live.get("spec", {}):
+                    body["spec"][key] = live["spec"][key]
+        if kind == "PersistentVolumeClaim":
+            # Only the size of a claim may change (and only grow); keep the rest.
+            body["spec"] = dict(live["spec"], resources=obj["spec"]["resources"])
+        self._call("replace", kind, name, self.namespace, body)
+
+    def wait(self, app: str, names: list[str], timeout: int) -> None:
+        """Poll until each named service's rollout is done; fail naming what blocks it."""
+        def probe() -> tuple[bool, dict[str, Any]]:
+            current, _ = self.current(app)
+            state = {}
+            for name in names:
+                workload = (current.get(name) or {}).get("workload") or {}
+                state[name] = rollout_status(workload)
+            return all(s["done"] for s in state.values()), state
+
+        done, state, elapsed = wait_for(probe, timeout, self.poll, **self.wait_args)
+        if done:
+            return
+        lines = []
+        for name, status in state.items():
+            if status["done"]:
+                continue
+            pods = self._list("Pod", f"{LABEL_PART_OF}={app},{LABEL_NAME}={name}")
+            text = (f"{name}: {status['available']} of {status['expected']} pods available "
+                    f"({status['updated']} updated) after {int(elapsed)}s")
+            details = status["conditions"] + pod_problems(pods)
+            lines.append(text + ("; " + "; ".join(details) if details else ""))
+        raise K8sAppError("rollout not complete: " + " | ".join(lines))

@@ -1,0 +1,290 @@
+#!/usr/bin/python
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Apply an app spec to Docker Swarm or to Kubernetes (k3s)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: app
+short_description: Deploy, update, scale or remove an app described by an app spec, on Swarm or k3s
+version_added: 0.1.0
+description:
+  - Reads an app spec, validates it, and makes the orchestrator run exactly that
+    app. The spec is the small YAML format described in C(docs/app-spec.md), with
+    services that have an image, replicas or global mode, ports, env, CPU and
+    memory limits, placement by node role, model or label, and volumes.
+  - On Docker Swarm (O(orchestrator=swarm)) every service becomes a Swarm service
+    named C(<app>_<service>) on the overlay network C(<app>_default), reachable by
+    the other services under its bare name, with DNS round robin (C(dnsrr)) and
+    host-mode published ports. The module runs on a swarm manager and drives its
+    engine through the Docker SDK.
+  - On Kubernetes (O(orchestrator=k8s) or V(k3s)) every service becomes a Deployment
+    (or a DaemonSet for mode C(global)), a ClusterIP Service named like the service
+    when it has ports, and a PersistentVolumeClaim per volume, in O(namespace). The
+    module runs on the controller with the kubeconfig the k3s_server role fetched.
+  - Both paths compare the live objects with the spec in the spec's own terms and
+    only act on a difference. An update sends the whole new definition (a new image
+    tag rolls the service; nothing is patched in place); a change between
+    replicated and global recreates the service.
+  - Services of the app that are no longer in the spec are removed.
+author:
+  - pirack.cluster contributors (@pirack)
+extends_documentation_fragment:
+  - pirack.cluster.docker
+  - pirack.cluster.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    description: Reads the live state and reports the actions and the diff it would apply; writes nothing.
+  diff_mode:
+    support: full
+    description: Before and after are the changed services in the normalized spec form.
+  idempotent:
+    support: full
+    description: Applying the same spec again finds nothing to change and reports no change.
+options:
+  spec:
+    description:
+      - The app spec, as a mapping, or the path of a YAML or JSON file holding it.
+      - A path is read on the host the module runs on (the swarm manager for
+        O(orchestrator=swarm)); to use a file of the controller, pass
+        C("{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}").
+    type: raw
+    required: true
+  orchestrator:
+    description:
+      - Which orchestrator runs the app. V(k3s) is another name for V(k8s), so the
+        inventory's C(pirack_orchestrator) can be passed as it is.
+    type: str
+    required: true
+    choices: [swarm, k8s, k3s]
+  state:
+    description:
+      - V(present) runs the app as the spec says; V(absent) removes its services
+        (and on Swarm its network).
+      - Volumes and PersistentVolumeClaims are kept on removal; they hold the data.
+    type: str
+    choices: [present, absent]
+    default: present
+  overrides:
+    description:
+      - Per-service changes merged into the spec before it is validated, keyed by
+        service name. Setting C(replicas) of C(worker) to 8 scales the miners;
+        setting C(mode) of C(rng) to C(replicated) with C(replicas) 1 runs a single
+        rng. Mappings merge key by key; other values replace. See the examples.
+      - Naming a service the spec does not have is an error.
+    type: dict
+    default: {}
+  image_tag:
+    description:
+      - Tag that replaces the tag of every image of the spec; how a new build is
+        rolled out.
+    type: str
+  registry:
+    description:
+      - Registry (C(host[:port])) put in front of every image that names none, such as
+        the rack-local registry on the master.
+    type: str
+  namespace:
+    description:
+      - Kubernetes namespace of the app's objects; it must exist. Ignored on Swarm.
+    type: str
+    default: default
+  wait:
+    description:
+      - Wait until every created or updated service runs its new definition on all
+        the tasks or pods it should (on Swarm, also until the network can be removed
+        when O(state=absent)).
+      - A failed rollout fails the module with the reason the orchestrator gives
+        (image not found, no node matches the placement, ...).
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait before failing when O(wait=true).
+    type: int
+    default: 300
+requirements:
+  - For O(orchestrator=k8s), the C(kubernetes) Python client on the controller.
+seealso:
+  - name: App spec reference
+    description: docs/app-spec.md in the collection.
+    link: https://example.invalid/pirack/cluster/docs/app-spec.md
+notes:
+  - Swarm node labels used by placement are C(pirack.role), C(pirack.model) and
+    C(pirack.cluster); on k3s, C(node-role.kubernetes.io/control-plane),
+    C(pirack.io/pi-model) and C(pirack.io/cluster).
+"""
+
+EXAMPLES = r"""
+- name: Run the coin-miner on the swarm of this cluster, with 8 workers
+  pirack.cluster.app:
+    spec: "{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}"
+    orchestrator: swarm
+    registry: "{{ pirack_node_address }}:5000"
+    overrides:
+      worker:
+        replicas: 8
+  delegate_to: "{{ coinminer_master }}"
+
+- name: Roll a new build of every service on k3s
+  pirack.cluster.app:
+    spec: "{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}"
+    orchestrator: k3s
+    kubeconfig: "{{ playbook_dir }}/.kube/cluster1.yaml"
+    image_tag: "2024-05-01"
+
+- name: See what a single rng would change, without changing it
+  pirack.cluster.app:
+    spec: /srv/apps/coinminer.yml
+    orchestrator: swarm
+    overrides:
+      rng: {mode: replicated, replicas: 1}
+  check_mode: true
+  diff: true
+
+- name: Remove the coin-miner (its redis volume stays)
+  pirack.cluster.app:
+    spec: "{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}"
+    orchestrator: swarm
+    state: absent
+"""
+
+RETURN = r"""
+app:
+  description: The app as deployed, in the normalized spec form (after overrides, tag and registry).
+  returned: success
+  type: dict
+  sample:
+    name: coinminer
+    services:
+      worker:
+        image: 10.0.0.10:5000/pirack/coinminer-worker:1.0
+        mode: replicated
+        replicas: 8
+actions:
+  description:
+    - What was (or in check mode would be) done, one entry per service that changed.
+    - C(action) is one of C(create), C(update), C(recreate) (mode changed) or C(remove).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {service: worker, action: update}
+diff:
+  description: The changed services before and after, in the normalized spec form.
+  returned: when diff mode is on
+  type: dict
+"""
+
+import traceback
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import AppSpecError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (
+    DockerException,
+    client_from_module,
+    docker_argument_spec,
+    one_line,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
+    core_api_from_module,
+    k8s_argument_spec,
+)
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML comes with Ansible on the controller
+    HAS_YAML = False
+
+
+def load_spec(module: AnsibleModule) -> Any:
+    """The raw spec: the mapping given, or the file at the path given."""
+    spec = module.params["spec"]
+    if isinstance(spec, dict):
+        return spec
+    if not isinstance(spec, str):
+        module.fail_json(msg=f"spec: expected a mapping or a file path, got {type(spec).__name__}")
+    # Relative to where the module runs; a leading ~ is not expanded (the
+    # roles pass the spec as a mapping read on the controller).
+    path = spec
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml) to read a spec file"))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except OSError as exc:
+        module.fail_json(msg=f"spec: cannot read {path}: {exc.strerror}")
+    except yaml.YAMLError as exc:
+        module.fail_json(msg=f"spec: {path} is not valid YAML: {exc}")
+
+
+def diff_of(actions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Before/after of the services that change, keyed by service name."""
+    return {"before": {a["service"]: a["before"] for a in actions if a["before"] is not None},
+            "after": {a["service"]: a["after"] for a in actions if a["after"] is not None}}
+
+
+def run(module: AnsibleModule, model: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``model`` with the orchestrator the module was asked for."""
+    params = module.params
+    if params["orchestrator"] == "swarm":
+        from ansible_collections.pirack.cluster.plugins.module_utils.app_swarm import SwarmApp, SwarmAppError
+
+        client = client_from_module(module)
+        try:
+            return SwarmApp(client, module.check_mode).apply(
+                model, params["state"], params["wait"], params["wait_timeout"])
+        except SwarmAppError as exc:
+            module.fail_json(msg=str(exc), actions=[])
+        except DockerException as exc:
+            module.fail_json(msg=f"Docker engine: {one_line(exc)}", exception=traceback.format_exc())
+        finally:
+            client.close()
+    from ansible_collections.pirack.cluster.plugins.module_utils.app_k8s import K8sApp, K8sAppError
+
+    core = core_api_from_module(module)
+    try:
+        return K8sApp(core, params["namespace"], module.check_mode, params["request_timeout"]).apply(
+            model, params["state"], params["wait"], params["wait_timeout"])
+    except K8sAppError as exc:
+        module.fail_json(msg=str(exc), exception=traceback.format_exc())
+    return {}  # not reached: fail_json exits
+
+
+def main() -> None:
+    """Entry point."""
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(**k8s_argument_spec(
+            spec={"type": "raw", "required": True},
+            orchestrator={"type": "str", "required": True, "choices": ["swarm", "k8s", "k3s"]},
+            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
+            overrides={"type": "dict", "default": {}},
+            image_tag={"type": "str"},
+            registry={"type": "str"},
+            namespace={"type": "str", "default": "default"},
+            wait={"type": "bool", "default": True},
+            wait_timeout={"type": "int", "default": 300},
+        )),
+        supports_check_mode=True,
+    )
+    try:
+        model = normalize(load_spec(module), module.params["overrides"],
+                          module.params["image_tag"], module.params["registry"])
+    except AppSpecError as exc:
+        module.fail_json(msg=str(exc), errors=exc.errors)
+    result = run(module, model)
+    actions = result["actions"]
+    module.exit_json(
+        changed=result["changed"],
+        app=model,
+        actions=[{"service": a["service"], "action": a["action"]} for a in actions],
+        diff=diff_of(actions),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+#!/usr/bin/python
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Everyday Docker commands as one module with structured answers."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: docker_op
+short_description: Run one everyday Docker operation and get structured data back
+version_added: 0.1.0
+description:
+  - Runs one of the everyday C(docker) commands (C(ps), C(images), C(pull),
+    C(run), C(stop), C(rm), C(logs), C(stats), C(exec), C(prune), C(info)) plus
+    C(import), against the engine of the host it runs on, through the Docker SDK
+    for Python.
+  - Answers are lists and dicts, not the text C(docker) prints, so a play can
+    use them and the C(pirack.cluster.docker_run) playbook can merge the
+    answers of many hosts into one table.
+  - Operations that only read never report a change. Operations that change
+    something report a change only when they did (stopping a stopped container,
+    removing an absent one, pulling an unchanged image or importing an image that
+    exists are no change).
+author:
+  - pirack.cluster contributors (@pirack)
+extends_documentation_fragment:
+  - pirack.cluster.docker
+attributes:
+  check_mode:
+    description: Reports what a changing operation would do without doing it.
+    support: full
+    details:
+      - Read operations run normally. C(stop), C(rm), C(prune), C(import) and
+        C(pull) report what they would change; C(run) and C(exec) report a change
+        without running anything.
+  diff_mode:
+    description: Shows the image id or container state before and after.
+    support: partial
+    details:
+      - C(pull), C(stop), C(rm) and C(import) return the before and after image id
+        or container state.
+  idempotent:
+    description: Operations with a target state change nothing the second time.
+    support: partial
+    details:
+      - C(run) without O(name) and C(exec) change something on every call, as the
+        commands they stand for do.
+options:
+  op:
+    description: The operation, named after the C(docker) sub-command it stands for.
+    type: str
+    required: true
+    choices: [ps, images, pull, run, stop, rm, logs, stats, exec, prune, info, import]
+  name:
+    description:
+      - Container name (or id). Required for O(op=stop), O(op=rm), O(op=logs) and
+        O(op=exec); optional for O(op=run) and O(op=stats).
+      - For O(op=run), an existing container of that name is left alone and
+        reported unchanged.
+    type: str
+  image:
+    description:
+      - Image reference, C(repo[:tag]) (the tag defaults to C(latest)). Required for
+        O(op=pull), O(op=run) and O(op=import).
+    type: str
+  command:
+    description:
+      - Command for O(op=run) (overrides the image's) and O(op=exec) (required).
+      - A list is passed as is; a string is split the way a shell would.
+    type: raw
+  env:
+    description: Environment variables for O(op=run) and O(op=exec).
+    type: dict
+  network:
+    description: Network mode for O(op=run), for example V(none), V(host) or a network name.
+    type: str
+  detach:
+    description:
+      - For O(op=run), start the container and return at once instead of waiting
+        for it to exit and returning its output and exit code.
+    type: bool
+    default: false
+  cleanup:
+    description: For a foreground O(op=run), remove the container once it has exited.
+    type: bool
+    default: true
+  wait_timeout:
+    description: For a foreground O(op=run), seconds to wait for the container to exit.
+    type: int
+  all:
+    description: For O(op=ps), include stopped containers; for O(op=images), include intermediate images.
+    type: bool
+    default: false
+  filters:
+    description: Engine filters for O(op=ps) and O(op=images), as C(docker ps --filter) takes them.
+    type: dict
+  tail:
+    description: For O(op=logs), how many lines from the end to return (all when not set).
+    type: int
+  stop_timeout:
+    description: For O(op=stop), seconds to wait before the container is killed.
+    type: int
+    default: 10
+  missing_ok:
+    description: For O(op=stop), treat an absent container as stopped instead of failing.
+    type: bool
+    default: false
+  force:
+    description: For O(op=rm), remove the container even when it is running.
+    type: bool
+    default: false
+  prune:
+    description: For O(op=prune), what to delete when nothing uses it.
+    type: list
+    elements: str
+    choices: [containers, images, networks, volumes]
+    default: [containers, images]
+  src:
+    description:
+      - For O(op=import), a directory to use as the image's root filesystem, or a
+        tarball of one, on the managed host.
+    type: path
+  changes:
+    description:
+      - For O(op=import), Dockerfile instructions to apply, as C(docker import --change)
+        takes them, for example V(ENTRYPOINT ["/bin/busybox"]).
+    type: list
+    elements: str
+"""
+
+EXAMPLES = r"""
+- name: List the running containers of every worker
+  pirack.cluster.docker_op:
+    op: ps
+  register: ps
+
+- name: Run a throwaway container and keep its output
+  pirack.cluster.docker_op:
+    op: run
+    image: busybox:latest
+    command: [echo, hello from the rack]
+    network: none
+  register: hello
+
+- name: Stop the coin-miner worker if it runs
+  pirack.cluster.docker_op:
+    op: stop
+    name: worker
+    missing_ok: true
+
+- name: Make a tiny image from a directory on an offline Pi
+  pirack.cluster.docker_op:
+    op: import
+    image: pirack/busybox:local
+    src: /var/lib/pirack/busybox-rootfs
+    changes:
+      - ENTRYPOINT ["/bin/busybox"]
+
+- name: Free space on an SD card
+  pirack.cluster.docker_op:
+    op: prune
+    prune: [containers, images, volumes]
+"""
+
+RETURN = r"""
+op:
+  description: The operation that ran.
+  returned: always
+  type: str
+  sample: ps
+containers:
+  description: O(op=ps) rows, sorted by name.
+  returned: when O(op=ps)
+  type: list
+  elements: dict
+  sample:
+    - {id: 3f2a9c1b0d4e, name: worker, image: "dockercoins/worker:v1", state: running,
+       status: Up 3 minutes, created: "2024-05-01T10:00:00+00:00", command: python worker.py, ports: []}
+images:
+  description: O(op=images) rows, tagged images first.
+  returned: when O(op=images)
+  type: list
+  elements: dict
+  sample:
+    - {id: 4b1a2c3d4e5f, tags: ["busybox:latest"], size_mb: 1.2, created: "2024-05-01T10:00:00+00:00"}
+stats:
+  description: One sample per container, CPU percent of the whole host and memory without page cache.
+  returned: when O(op=stats)
+  type: list
+  elements: dict
+  sample:
+    - {name: worker, cpu_percent: 12.5, memory_mb: 21.3, memory_limit_mb: 926.1, memory_percent: 2.3, pids: 3}
+engine:
+  description: Engine facts (the same shape as RV(pirack.cluster.docker_host_info#module:engine)).
+  returned: when O(op=info)
+  type: dict
+lines:
+  description: Log lines of the container, oldest first.
+  returned: when O(op=logs)
+  type: list
+  elements: str
+container:
+  description: The container acted on (name, id, state), or its name for O(op=logs) and O(op=exec).
+  returned: when O(op) is run, stop, rm, logs or exec
+  type: raw
+rc:
+  description: Exit code of the command.
+  returned: when O(op=run) in the foreground, or O(op=exec)
+  type: int
+  sample: 0
+stdout:
+  description: Output of the command (stdout and stderr interleaved, as the engine logs them).
+  returned: when O(op=run) in the foreground, or O(op=exec)
+  type: str
+stdout_lines:
+  description: RV(stdout) split into lines.
+  returned: when O(op=run) in the foreground, or O(op=exec)
+  type: list
+  elements: str
+image:
+  description: Image reference acted on.
+  returned: when O(op=pull) or O(op=import)
+  type: str
+  sample: busybox:latest
+id:
+  description: Short id of the image after the operation.
+  returned: when O(op=pull) or O(op=import)
+  type: str
+deleted:
+  description: What was (or in check mode would be) deleted, by kind.
+  returned: when O(op=prune)
+  type: dict
+  sample: {containers: [3f2a9c1b0d4e], images: []}
+reclaimed_mb:
+  description: Space freed, in MiB (null in check mode).
+  returned: when O(op=prune)
+  type: float
+"""
+
+import shlex  # noqa: E402
+import traceback  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
+    DockerException,
+    client_from_module,
+    docker_argument_spec,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (  # noqa: E402
+    OPS,
+    PRUNABLE,
+    OperationError,
+    run_operation,
+)
+
+
+def argument_spec() -> dict:
+    """The module's options on top of the shared connection options."""
+    return docker_argument_spec(
+        op={"type": "str", "required": True, "choices": list(OPS)},
+        name={"type": "str"},
+        image={"type": "str"},
+        command={"type": "raw"},
+        env={"type": "dict"},
+        network={"type": "str"},
+        detach={"type": "bool", "default": False},
+        cleanup={"type": "bool", "default": True},
+        wait_timeout={"type": "int"},
+        all={"type": "bool", "default": False},
+        filters={"type": "dict"},
+        tail={"type": "int"},
+        stop_timeout={"type": "int", "default": 10},
+        missing_ok={"type": "bool", "default": False},
+        force={"type": "bool", "default": False},
+        prune={"type": "list", "elements": "str", "choices": list(PRUNABLE),
+               "default": ["containers", "images"]},
+        src={"type": "path"},
+        changes={"type": "list", "elements": "str"},
+    )
+
+
+# Which options each operation cannot do without; Ansible reports the names.
+REQUIRED_IF = [
+    ("op", "pull", ["image"]),
+    ("op", "run", ["image"]),
+    ("op", "import", ["image", "src"]),
+    ("op", "stop", ["name"]),
+    ("op", "rm", ["name"]),
+    ("op", "logs", ["name"]),
+    ("op", "exec", ["name", "command"]),
+]
+
+
+def normalize_params(params: dict) -> dict:
+    """Turn a string ``command`` into argv and the env values into strings.
+
+    Users write ``command: echo hi`` as often as a list; the engine wants argv,
+    and environment values must be strings even when YAML made them numbers.
+    """
+    out = dict(params)
+    command = out.get("command")
+    if isinstance(command, str):
+        out["command"] = shlex.split(command)
+    elif command is not None:
+        if not isinstance(command, list):
+            raise OperationError("command must be a string or a list")
+        out["command"] = [str(part) for part in command]
+    if out.get("env"):
+        out["env"] = {str(k): str(v) for k, v in out["env"].items()}
+    return out
+
+
+def main() -> None:
+    """Entry point: validate, connect, run one operation, report."""
+    module = AnsibleModule(argument_spec=argument_spec(), required_if=REQUIRED_IF, supports_check_mode=True)
+    try:
+        params = normalize_params(module.params)
+    except OperationError as exc:
+        module.fail_json(msg=str(exc))
+    client = client_from_module(module)
+    try:
+        result = run_operation(client, params, module.check_mode)
+    except OperationError as exc:
+        module.fail_json(msg=str(exc), op=params["op"], **exc.details)
+    except DockerException as exc:
+        module.fail_json(msg=f"op={params['op']} failed: {exc}", op=params["op"],
+                         exception=traceback.format_exc())
+    finally:
+        client.close()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+#!/usr/bin/python
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Wait until named Kubernetes nodes report Ready."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k8s_nodes_ready
+short_description: Wait until nodes of a k3s cluster are Ready
+version_added: 0.1.0
+description:
+  - Polls the API server until every node named in O(name) is registered and
+    its Ready condition is True, or fails after O(timeout) seconds saying which
+    nodes are not Ready and what their Ready condition says.
+  - Runs on the controller against the kubeconfig the k3s_server role fetched.
+options:
+  name:
+    description: Nodes that must be Ready (for a Pi rack, the inventory host names).
+    type: list
+    elements: str
+    required: true
+  timeout:
+    description:
+      - Seconds to wait in total. A Pi 3B+ agent pulling its first images over
+        Wi-Fi can take several minutes.
+    type: int
+    default: 300
+  sleep:
+    description: Seconds between two polls.
+    type: int
+    default: 5
+extends_documentation_fragment:
+  - pirack.cluster.k8s_auth
+  - pirack.cluster.k8s_auth.read_only
+author:
+  - pirack.cluster contributors (@pirack)
+"""
+
+EXAMPLES = r"""
+- name: Wait for every board of cluster1 to be Ready
+  pirack.cluster.k8s_nodes_ready:
+    kubeconfig: ~/.kube/pirack-cluster1.yaml
+    name: "{{ groups['cluster1'] }}"
+    timeout: 600
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+nodes:
+  description: The nodes asked for, as P(pirack.cluster.k8s_node_info#module) describes them.
+  returned: success
+  type: list
+  elements: dict
+elapsed:
+  description: Seconds waited.
+  returned: always
+  type: float
+not_ready:
+  description: On failure, why each node is not Ready, by node name.
+  returned: failure
+  type: dict
+  sample: {c1-worker2: "Ready=False (KubeletNotReady: container runtime network not ready)"}
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (  # noqa: E402
+    core_api_from_module,
+    k8s_argument_spec,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import (  # noqa: E402
+    NodeError,
+    NodeService,
+    node_summary,
+    readiness_problems,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s.waiter import wait_for  # noqa: E402
+
+
+def main() -> None:
+    """Entry point: poll until Ready or explain why not."""
+    module = AnsibleModule(
+        argument_spec=k8s_argument_spec(
+            name={"type": "list", "elements": "str", "required": True},
+            timeout={"type": "int", "default": 300},
+            sleep={"type": "int", "default": 5},
+        ),
+        supports_check_mode=True,
+    )
+    names = module.params["name"]
+    if module.params["timeout"] < 0 or module.params["sleep"] < 1:
+        module.fail_json(msg="timeout must be >= 0 and sleep >= 1")
+    service = NodeService(core_api_from_module(module), module.params["request_timeout"])
+    seen: dict = {"items": []}
+
+    def check() -> tuple[bool, dict]:
+        try:
+            seen["items"] = service.list_nodes()
+            problems = readiness_problems(seen["items"], names)
+        except NodeError as exc:
+            # An API server that is itself still starting is a reason to wait.
+            problems = {name: f"API not answering: {exc}" for name in names}
+        return not problems, problems
+
+    done, problems, elapsed = wait_for(check, module.params["timeout"], module.params["sleep"])
+    if not done:
+        detail = "; ".join(f"{name}: {why}" for name, why in sorted(problems.items()))
+        module.fail_json(
+            msg=f"{len(problems)} of {len(names)} nodes not Ready after {elapsed:.0f}s - {detail}",
+            not_ready=problems, elapsed=round(elapsed, 1))
+    wanted = set(names)
+    nodes = sorted((node_summary(n) for n in seen["items"] if n["metadata"]["name"] in wanted),
+                   key=lambda n: n["name"])
+    module.exit_json(changed=False, nodes=nodes, elapsed=round(elapsed, 1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+#!/usr/bin/python
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Create or remove one simulated Raspberry Pi: a container that boots systemd,
+runs sshd and its own Docker engine, with the board's memory and CPU."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pi_node
+short_description: Create or remove a simulated Raspberry Pi host in a container
+version_added: 0.1.0
+description:
+  - Runs one simulated Raspberry Pi as a container of the Pi host image, with
+    systemd as PID 1, sshd, python3, sudo and a C(pi) user, able to run its own
+    Docker engine, and the memory and CPU count of the board model chosen.
+  - The node sits on a user-defined rack network with a fixed subnet and is
+    reached over SSH on a port published on the loopback address, the same
+    transport a real rack uses.
+  - Does not use C(--privileged). It adds the capabilities and mounts that a
+    systemd host with a nested engine needs instead.
+  - When lxcfs serves O(lxcfs_dir), C(free) and C(nproc) inside the node show the
+    board's limits; without it they show the machine's, and the limits still apply.
+  - Runs where the Docker engine that hosts the rack is, normally C(localhost).
+extends_documentation_fragment:
+  - pirack.cluster.docker
+attributes:
+  check_mode:
+    description: Reports what would be created, re-created or removed without doing it.
+    support: full
+  diff_mode:
+    description: Shows the node's settings before and after.
+    support: full
+  idempotent:
+    description: A second run with the same options changes nothing.
+    support: full
+options:
+  name:
+    description: Container name, and the node's hostname unless O(hostname) is set.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes sure the node exists and runs, re-creating it when its
+        settings changed. V(absent) removes it and its engine volume, and the rack
+        network once no node is left on it.
+    type: str
+    choices: [present, absent]
+    default: present
+  model:
+    description: Board to simulate; sets the memory limit and CPU count.
+    type: str
+    choices: [pi5, pi4, pi400, cm4, pi3bplus, pi3b, pi3aplus, pizero2w, pi2b]
+    default: pi3bplus
+  memory_mb:
+    description:
+      - Memory of the board in MiB, one of the sizes the model was sold with
+        (a Pi 4 came with 1024, 2048, 4096 or 8192). Defaults to the model's usual size.
+    type: int
+  cpus:
+    description: CPU limit; defaults to the board's cores, capped at the machine's CPUs.
+    type: float
+  hostname:
+    description: Hostname inside the node.
+    type: str
+  image:
+    description: The Pi host image (built by C(make images)).
+    type: str
+    default: pirack/pi-host:bookworm
+  network:
+    description: Name of the rack network; created with O(subnet) when missing.
+    type: str
+    default: pirack
+  subnet:
+    description:
+      - Subnet of the rack network. It must not overlap the engine's other networks
+        nor the pools the engines inside the nodes use (172.16.0.0/12,
+        192.168.0.0/16, 10.0.0.0/16).
+    type: str
+    default: 10.99.0.0/24
+  ipv4_address:
+    description: Fixed address of the node on the rack network.
+    type: str
+  ssh_port:
+    description: Port on O(ssh_bind) that forwards to the node's sshd. Required with V(present).
+    type: int
+  ssh_bind:
+    description: Address the SSH port is published on.
+    type: str
+    default: 127.0.0.1
+  authorized_key:
+    description:
+      - Path, on the machine running the engine, of the public key allowed to log
+        in as C(pi). Required with V(present).
+    type: path
+  lxcfs_dir:
+    description:
+      - Where lxcfs is mounted; its C(proc/) files are used when present.
+      - An empty string turns this off.
+    type: str
+    default: /var/lib/lxcfs
+  labels:
+    description: Extra labels, stored on the container as C(pirack.<key>).
+    type: dict
+    default: {}
+author:
+  - pirack.cluster contributors (@pirack)
+"""
+
+EXAMPLES = r"""
+- name: A Pi 4 master with 4 GiB
+  pirack.cluster.pi_node:
+    name: pi-c1-master
+    model: pi4
+    memory_mb: 4096
+    ipv4_address: 10.99.0.11
+    ssh_port: 2211
+    authorized_key: "{{ playbook_dir }}/../.rack/id_ed25519.pub"
+    labels:
+      cluster: cluster1
+
+- name: Remove it again
+  pirack.cluster.pi_node:
+    name: pi-c1-master
+    state: absent
+"""
+
+RETURN = r"""
+node:
+  description: The node as it is after the task (empty when removed).
+  returned: always
+  type: dict
+  sample:
+    name: pi-c1-master
+    id: 0f3c2a...
+    model: pi4
+    memory_mb: 4096
+    cpus: 2.0
+    ipv4_address: 10.99.0.11
+    ssh: 127.0.0.1:2211
+    status: running
+"""
+
+import contextlib
+import os
+import traceback
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (
+    DockerException,
+    client_from_module,
+    docker_argument_spec,
+    one_line,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.sim_rack import (
+    CAPABILITIES,
+    SECURITY_OPT,
+    actual_node,
+    desired_node,
+    differences,
+    engine_volume,
+    subnet_problem,
+)
+
+try:
+    from docker.errors import ImageNotFound, NotFound
+    from docker.types import IPAMConfig, IPAMPool
+except ImportError:  # reported by client_from_module
+    ImageNotFound = NotFound = DockerException
+
+
+class PiNodeManager:
+    """Reads the node, the network and the image; changes only what differs."""
+
+    def __init__(self, module: AnsibleModule, client: Any) -> None:
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.check = module.check_mode
+        self.changed = False
+        self.diff: dict[str, Any] = {"before": {}, "after": {}}
+
+    def _container(self) -> Any:
+        try:
+            return self.client.containers.get(self.params["name"])
+        except NotFound:
+            return None
+
+    def _network(self) -> Any:
+        try:
+            return self.client.networks.get(self.params["network"])
+        except NotFound:
+            return None
+
+    def check_network(self) -> bool:
+        """Fail on an unusable rack network; True when it must be created."""
+        network = self._network()
+        subnet = self.params["subnet"]
+        if network is not None:
+            configs = (network.attrs.get("IPAM") or {}).get("Config") or []
+            subnets = [c.get("Subnet") for c in configs]
+            if subnet not in subnets:
+                found = ", ".join(map(str, subnets)) or "none"
+                self.module.fail_json(
+                    msg=f"network {network.name} exists with subnet {found}, not {subnet}; "
+                        f"remove the rack first (make rack-down) or set subnet to match")
+            return False
+        others = []
+        for net in self.client.networks.list():
+            for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
+                if cfg.get("Subnet"):
+                    others.append(cfg["Subnet"])
+        problem = subnet_problem(subnet, others)
+        if problem:
+            self.module.fail_json(msg=problem)
+        return True
+
+    def create_network(self) -> None:
+        subnet = self.params["subnet"]
+        self.changed = True
+        self.diff["after"]["network"] = {"name": self.params["network"], "subnet": subnet}
+        if not self.check:
+            ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=subnet)])
+            self.client.networks.create(self.params["network"], driver="bridge", ipam=ipam,
+                                        labels={"pirack.rack": "true"})
+
+    def _host_cpus(self) -> int:
+        return int(self.client.info().get("NCPU") or os.cpu_count() or 1)
+
+    def present(self) -> dict[str, Any]:
+        for key in ("ssh_port", "authorized_key"):
+            if not self.params.get(key):
+                self.module.fail_json(msg=f"{key} is required when state is present")
+        if not os.path.isfile(self.params["authorized_key"]):
+            self.module.fail_json(msg=f"authorized_key {self.params['authorized_key']} is not a file")
+        lxcfs_dir = self.params["lxcfs_dir"]
+        lxcfs = bool(lxcfs_dir) and os.path.isfile(os.path.join(lxcfs_dir, "proc", "meminfo"))
+        try:
+            image = self.client.images.get(self.params["image"])
+        except ImageNotFound:
+            self.module.fail_json(msg=f"image {self.params['image']} not found; build it with: make images")
+        missing_network = self.check_network()
+        try:
+            want = desired_node(self.params, self._host_cpus(), lxcfs)
+        except ValueError as exc:
+            self.module.fail_json(msg=str(exc))
+        if missing_network:
+            self.create_network()
+        container = self._container()
+        if container is not None:
+            have = actual_node(container.attrs, self.params["image"], image.id)
+            changed_keys = differences(have, want)
+            if changed_keys:
+                self.diff["before"] = have
+                self.diff["after"].update(want)
+                self.diff["after"]["recreated_for"] = changed_keys
+                self.changed = True
+                if not self.check:
+                    container.remove(force=True)
+                    container = None
+            elif container.status != "running":
+                self.diff["before"] = {"status": container.status}
+                self.diff["after"]["status"] = "running"
+                self.changed = True
+                if not self.check:
+                    container.start()
+        else:
+            self.diff["after"].update(want)
+            self.changed = True
+        if container is None and not self.check:
+            container = self._create(want)
+        if container is not None and not self.check:
+            container.reload()
+        return self._describe(container, want)
+
+    def _create(self, want: dict[str, Any]) -> Any:
+        volumes = {}
+        for source, target in want["binds"].items():
+            path, mode = target.rsplit(":", 1)
+            volumes[source] = {"bind": path, "mode": mode}
+        memory = f"{want['memory_mb']}m"
+        container = self.client.containers.create(
+            self.params["image"],
+            command=["/sbin/init"],
+            name=self.params["name"],
+            hostname=want["hostname"],
+            detach=True,
+            cap_add=list(CAPABILITIES),
+            security_opt=list(SECURITY_OPT),
+            cgroupns="host",
+            tmpfs={"/run": "rw", "/run/lock": "rw"},
+            volumes=volumes,
+            mem_limit=memory,
+            memswap_limit=memory,
+            nano_cpus=int(want["cpus"] * 1e9),
+            ports={"22/tcp": (self.params["ssh_bind"], self.params["ssh_port"])},
+            labels=want["labels"],
+            restart_policy={"Name": "unless-stopped"},
+            network=None,
+        )
+        # Attach to the rack network with the fixed address, then drop the
+        # default bridge so each node has exactly one interface, like a Pi.
+        rack = self.client.networks.get(self.params["network"])
+        rack.connect(container, ipv4_address=want["ipv4_address"])
+        with contextlib.suppress(DockerException):
+            self.client.networks.get("bridge").disconnect(container)
+        container.start()
+        return container
+
+    def _describe(self, container: Any, want: dict[str, Any]) -> dict[str, Any]:
+        node = {"name": self.params["name"], "model": self.params["model"],
+                "memory_mb": want["memory_mb"], "cpus": want["cpus"],
+                "ipv4_address": want["ipv4_address"], "ssh": want["ssh"]}
+        if container is None:
+            node.update(id=None, status="absent (check mode)")
+            return node
+        node.update(id=container.id, status=container.status)
+        nets = container.attrs["NetworkSettings"]["Networks"]
+        if self.params["network"] in nets:
+            node["ipv4_address"] = nets[self.params["network"]].get("IPAddress") or node["ipv4_address"]
+        return node
+
+    def absent(self) -> dict[str, Any]:
+        container = self._container()
+        if container is not None:
+            self.changed = True
+            self.diff["before"] = {"name": container.name, "status": container.status}
+            if not self.check:
+                container.remove(force=True)
+        try:
+            volume = self.client.volumes.get(engine_volume(self.params["name"]))
+        except NotFound:
+            volume = None
+        if volume is not None:
+            self.changed = True
+            self.diff["before"]["volume"] = volume.name
+            if not self.check:
+                volume.remove(force=True)
+        network = self._network()
+        if network is not None and (network.attrs.get("Labels") or {}).get("pirack.rack") == "true":
+            network.reload()
+            attached = [c for c in (network.attrs.get("Containers") or {})
+                        if container is None or c != container.id]
+            if not attached:
+                self.changed = True
+                self.diff["before"]["network"] = network.name
+                if not self.check:
+                    network.remove()
+        return {}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(
+            name={"type": "str", "required": True},
+            state={"type": "str", "default": "present", "choices": ["present", "absent"]},
+            model={"type": "str", "default": "pi3bplus",
+                   "choices": ["pi5", "pi4", "pi400", "cm4", "pi3bplus", "pi3b", "pi3aplus",
+                               "pizero2w", "pi2b"]},
+            memory_mb={"type": "int"},
+            cpus={"type": "float"},
+            hostname={"type": "str"},
+            image={"type": "str", "default": "pirack/pi-host:bookworm"},
+            network={"type": "str", "default": "pirack"},
+            subnet={"type": "str", "default": "10.99.0.0/24"},
+            ipv4_address={"type": "str"},
+            ssh_port={"type": "int"},
+            ssh_bind={"type": "str", "default": "127.0.0.1"},
+            authorized_key={"type": "path"},
+            lxcfs_dir={"type": "str", "default": "/var/lib/lxcfs"},
+            labels={"type": "dict", "default": {}},
+        ),
+        supports_check_mode=True,
+    )
+    client = client_from_module(module)
+    manager = PiNodeManager(module, client)
+    try:
+        node = manager.present() if module.params["state"] == "present" else manager.absent()
+    except DockerException as exc:
+        module.fail_json(msg=f"Docker engine error for node {module.params['name']}: {one_line(exc)}",
+                         exception=traceback.format_exc())
+    result: dict[str, Any] = {"changed": manager.changed, "node": node}
+    if module._diff:
+        result["diff"] = manager.diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

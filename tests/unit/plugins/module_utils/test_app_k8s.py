@@ -1,0 +1,282 @@
+"""The k3s path: the coin-miner spec rendered to Kubernetes objects, compared
+field by field, and applied by the real Kubernetes client to a local server
+that answers like an API server (defaults filled in, resourceVersion checks,
+a stand-in for the Deployment controller's status). No k3s runs here; the
+molecule k3s scenario deploys these objects where k3s artifacts exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ansible_collections.pirack.cluster.plugins.module_utils import app_k8s
+from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client
+from app_api import AppApi, status
+
+ROOT = Path(__file__).resolve().parents[4]
+NS = "coinminer"
+
+
+def coinminer(**kwargs: Any) -> dict[str, Any]:
+    with open(ROOT / "apps" / "coinminer.yml", encoding="utf-8") as handle:
+        return normalize(yaml.safe_load(handle), **kwargs)
+
+
+
+@pytest.fixture
+def api():
+    """The local API server with the routes an app renders to."""
+    with AppApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def core(api: AppApi, tmp_path: Path) -> Any:
+    return client.connect(str(api.kubeconfig(tmp_path)), None)
+
+
+def k8s(core: Any, check_mode: bool = False, **kwargs: Any) -> app_k8s.K8sApp:
+    return app_k8s.K8sApp(core, NS, check_mode, sleep=0.01, **kwargs)
+
+
+# ----------------------------------------------------------------- rendering
+
+
+def test_redis_renders_to_a_recreated_deployment_on_the_master_with_its_claim() -> None:
+    redis = coinminer()["services"]["redis"]
+    assert app_k8s.render_workload("coinminer", NS, "redis", redis) == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "redis", "namespace": NS, "labels": {
+            "app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "coinminer",
+            "app.kubernetes.io/managed-by": "pirack.cluster"}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "coinminer"}},
+            "strategy": {"type": "Recreate"},
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "coinminer",
+                                        "app.kubernetes.io/managed-by": "pirack.cluster"}},
+                "spec": {
+                    "containers": [{
+                        "name": "redis",
+                        "image": "pirack/coinminer-redis:latest",
+                        "env": [],
+                        "ports": [{"containerPort": 6379, "protocol": "TCP"}],
+                        "resources": {"limits": {"memory": "128Mi"}},
+                        "volumeMounts": [{"name": "redis-data", "mountPath": "/data"}],
+                    }],
+                    "volumes": [{"name": "redis-data", "persistentVolumeClaim": {"claimName": "redis-data"}}],
+                    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [{"matchExpressions": [
+                            {"key": "node-role.kubernetes.io/control-plane", "operator": "In",
+                             "values": ["true"]}]}]}}},
+                },
+            },
+        },
+    }
+    assert app_k8s.render_claims("coinminer", NS, "redis", redis) == [{
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "redis-data", "namespace": NS, "labels": app_k8s.labels("coinminer", "redis")},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]
+    assert app_k8s.render_service("coinminer", NS, "redis", redis)["spec"] == {
+        "type": "ClusterIP", "selector": app_k8s.selector("coinminer", "redis"),
+        "ports": [{"name": "tcp-6379", "port": 6379, "targetPort": 6379, "protocol": "TCP"}]}
+
+
+def test_rng_renders_to_a_daemonset_with_limits_and_env() -> None:
+    rng = app_k8s.render_workload("coinminer", NS, "rng", coinminer()["services"]["rng"])
+    assert rng["kind"] == "DaemonSet"
+    assert "replicas" not in rng["spec"] and "strategy" not in rng["spec"]
+    container = rng["spec"]["template"]["spec"]["containers"][0]
+    assert container["env"] == [{"name": "DELAY", "value": "0.1"}]
+    assert container["resources"] == {"limits": {"cpu": "500m", "memory": "64Mi"}}
+    assert "affinity" not in rng["spec"]["template"]["spec"]
+
+
+def test_webui_publishes_a_host_port_and_worker_scales_with_rolling_updates() -> None:
+    model = coinminer(overrides={"worker": {"replicas": 8}})
+    webui = app_k8s.render_workload("coinminer", NS, "webui", model["services"]["webui"])
+    assert webui["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "protocol": "TCP", "hostPort": 8000}]
+    # A host port is held by the old pod: replace, do not surge.
+    assert webui["spec"]["strategy"] == {"type": "Recreate"}
+    worker = app_k8s.render_workload("coinminer", NS, "worker", model["services"]["worker"])
+    assert worker["spec"]["replicas"] == 8
+    assert worker["spec"]["strategy"] == {"type": "RollingUpdate"}
+
+
+def test_placement_keys_map_to_the_k3s_node_labels() -> None:
+    spec = {"name": "a", "services": {"s": {"image": "i", "placement": {
+        "role": "worker", "model": "pi3bplus", "cluster": "cluster2", "example.com/disk": "ssd"}}}}
+    service = normalize(spec)["services"]["s"]
+    pod = app_k8s.render_workload("a", NS, "s", service)["spec"]["template"]["spec"]
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [
+        {"key": "pirack.io/cluster", "operator": "In", "values": ["cluster2"]},
+        {"key": "example.com/disk", "operator": "In", "values": ["ssd"]},
+        {"key": "pirack.io/pi-model", "operator": "In", "values": ["pi3bplus"]},
+        {"key": "node-role.kubernetes.io/control-plane", "operator": "DoesNotExist"}]}]
+    assert app_k8s.read_service(app_k8s.render_workload("a", NS, "s", service), None, {}) == service
+
+
+def test_render_puts_claims_first_and_skips_services_without_ports() -> None:
+    spec = {"name": "a", "services": {"quiet": {"image": "i"},
+                                      "db": {"image": "d", "volumes": [{"name": "v", "path": "/v"}]}}}
+    kinds = [(o["kind"], o["metadata"]["name"]) for o in app_k8s.render(normalize(spec), NS)]
+    assert kinds == [("PersistentVolumeClaim", "v"), ("Deployment", "db"), ("Deployment", "quiet")]
+
+
+def test_every_coinminer_service_reads_back_as_the_model() -> None:
+    model = coinminer()
+    for name, service in model["services"].items():
+        claims = {c["metadata"]["name"]: c for c in app_k8s.render_claims("coinminer", NS, name, service)}
+        workload = app_k8s.render_workload("coinminer", NS, name, service)
+        assert app_k8s.read_service(workload, app_k8s.render_service("coinminer", NS, name, service),
+                                    claims) == service, name
+
+
+def test_a_port_without_its_service_object_is_not_deployed() -> None:
+    hasher = coinminer()["services"]["hasher"]
+    view = app_k8s.read_service(app_k8s.render_workload("coinminer", NS, "hasher", hasher), None, {})
+    assert view["ports"] == [] and view != hasher
+
+
+def test_rollout_status_of_deployments_and_daemonsets() -> None:
+    dep = {"kind": "Deployment", "metadata": {"generation": 3}, "spec": {"replicas": 2},
+           "status": {"observedGeneration": 3, "replicas": 3, "updatedReplicas": 2, "availableReplicas": 2}}
+    assert not app_k8s.rollout_status(dep)["done"], "an old pod is still there"
+    dep["status"]["replicas"] = 2
+    assert app_k8s.rollout_status(dep)["done"]
+    dep["metadata"]["generation"] = 4
+    assert not app_k8s.rollout_status(dep)["done"], "controller has not seen the new spec"
+    ds = {"kind": "DaemonSet", "metadata": {"generation": 1},
+          "status": {"observedGeneration": 1, "desiredNumberScheduled": 6, "currentNumberScheduled": 6,
+                     "updatedNumberScheduled": 6, "numberAvailable": 5}}
+    assert not app_k8s.rollout_status(ds)["done"]
+    ds["status"]["numberAvailable"] = 6
+    assert app_k8s.rollout_status(ds)["done"]
+    assert app_k8s.rollout_status({"kind": "Deployment", "metadata": {"generation": 1}, "spec": {"replicas": 0},
+                                   "status": {"observedGeneration": 1}})["done"]
+
+
+def test_pod_problems_quote_scheduler_and_kubelet() -> None:
+    pods = [{"metadata": {"name": "redis-1"}, "status": {"conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": "0/6 nodes are available: 6 node(s) didn't match Pod's node affinity/selector."}]}},
+        {"metadata": {"name": "rng-1"}, "status": {"containerStatuses": [
+            {"state": {"waiting": {"reason": "ContainerCreating"}}}]}}]
+    assert app_k8s.pod_problems(pods) == [
+        "pod redis-1: Unschedulable: 0/6 nodes are available: 6 node(s) didn't match Pod's node affinity/selector.",
+        "pod rng-1: ContainerCreating"]
+
+
+# ------------------------------------------------------ against the API server
+
+
+def test_apply_creates_every_object_then_a_rerun_writes_nothing(api: AppApi, core: Any) -> None:
+    model = coinminer()
+    result = k8s(core).apply(model, "present", wait=True, timeout=5)
+    assert result["changed"]
+    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [
+        ("hasher", "create"), ("redis", "create"), ("rng", "create"), ("webui", "create"), ("worker", "create")]
+    stored = {(k, n): o for (k, n), o in api.objects.items() if k != "Pod"}
+    assert sorted(stored) == [
+        ("DaemonSet", "rng"), ("Deployment", "hasher"), ("Deployment", "redis"), ("Deployment", "webui"),
+        ("Deployment", "worker"), ("PersistentVolumeClaim", "redis-data"), ("Service", "hasher"),
+        ("Service", "redis"), ("Service", "rng"), ("Service", "webui"), ("Service", "worker")]
+    posted = {b["metadata"]["name"] + "/" + b["kind"]: b for m, _, b in api.requests if m == "POST"}
+    for obj in app_k8s.render(model, NS):
+        assert posted[obj["metadata"]["name"] + "/" + obj["kind"]] == obj, "sent exactly as rendered"
+
+    before = len(api.writes())
+    again = k8s(core).apply(model, "present", wait=True, timeout=5)
+    assert again == {"actions": [], "changed": False}
+    assert len(api.writes()) == before
+
+
+def test_check_mode_reports_a_new_tag_without_writing(api: AppApi, core: Any) -> None:
+    k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
+    before = len(api.writes())
+    result = k8s(core, check_mode=True).apply(coinminer(image_tag="v2"), "present", wait=True, timeout=5)
+    assert result["changed"] and {a["action"] for a in result["actions"]} == {"update"}
+    worker = next(a for a in result["actions"] if a["service"] == "worker")
+    assert (worker["before"]["image"], worker["after"]["image"]) == (
+        "pirack/coinminer-worker:latest", "pirack/coinminer-worker:v2")
+    assert len(api.writes()) == before
+
+
+def test_new_tag_replaces_whole_objects_and_scale_changes_only_the_worker(api: AppApi, core: Any) -> None:
+    k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
+    ip = api.objects[("Service", "webui")]["spec"]["clusterIP"]
+    api.requests.clear()
+    k8s(core).apply(coinminer(image_tag="v2"), "present", wait=True, timeout=5)
+    puts = [(p, b) for m, p, b in api.requests if m == "PUT"]
+    assert {p.rsplit("/", 1)[1] for p, b in puts if b["kind"] in ("Deployment", "DaemonSet")} == {
+        "hasher", "redis", "rng", "webui", "worker"}
+    assert all("resourceVersion" in b["metadata"] for _, b in puts)
+    assert api.objects[("Deployment", "worker")]["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "pirack/coinminer-worker:v2")
+    assert api.objects[("Service", "webui")]["spec"]["clusterIP"] == ip
+    # Replace, not patch: a field the API server defaulted on the old object
+    # is not carried over by us; the server fills it again.
+    assert not any("status" in b for _, b in puts)
+
+    api.requests.clear()
+    result = k8s(core).apply(coinminer(image_tag="v2", overrides={"worker": {"replicas": 8}}), "present",
+                             wait=True, timeout=5)
+    assert [(a["service"], a["action"]) for a in result["actions"]] == [("worker", "update")]
+    assert api.objects[("Deployment", "worker")]["spec"]["replicas"] == 8
+
+
+def test_mode_change_swaps_the_kind(api: AppApi, core: Any) -> None:
+    k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
+    result = k8s(core).apply(coinminer(overrides={"rng": {"mode": "replicated", "replicas": 1}}),
+                             "present", wait=True, timeout=5)
+    assert [(a["service"], a["action"]) for a in result["actions"]] == [("rng", "recreate")]
+    assert ("DaemonSet", "rng") not in api.objects and ("Deployment", "rng") in api.objects
+
+
+def test_services_left_out_of_the_spec_are_pruned_and_absent_keeps_claims(api: AppApi, core: Any) -> None:
+    k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
+    smaller = coinminer()
+    del smaller["services"]["hasher"]
+    result = k8s(core).apply(smaller, "present", wait=False, timeout=5)
+    assert [(a["service"], a["action"]) for a in result["actions"]] == [("hasher", "remove")]
+    assert ("Deployment", "hasher") not in api.objects and ("Service", "hasher") not in api.objects
+
+    result = k8s(core).apply(coinminer(), "absent", wait=True, timeout=5)
+    assert {a["action"] for a in result["actions"]} == {"remove"}
+    assert sorted(k for k, _ in api.objects) == ["PersistentVolumeClaim"]
+    assert k8s(core).apply(coinminer(), "absent", wait=True, timeout=5)["changed"] is False
+
+
+def test_a_rollout_that_never_finishes_fails_with_the_kubelets_reason(api: AppApi, core: Any) -> None:
+    api.ready = False
+    ticks = iter(range(0, 1000, 5))
+    with pytest.raises(app_k8s.K8sAppError) as info:
+        k8s(core, clock=lambda: float(next(ticks)), sleeper=lambda _s: None).apply(
+            coinminer(image_tag="nope"), "present", wait=True, timeout=20)
+    message = str(info.value)
+    assert message.startswith("rollout not complete: hasher: 0 of 1 pods available (1 updated) after 20s")
+    assert "Available=False: MinimumReplicasUnavailable" in message
+    assert 'pod worker-abc12: ImagePullBackOff: Back-off pulling image "pirack/coinminer-worker:nope"' in message
+    assert "rng: 0 of 2 pods available" in message
+
+
+def test_api_errors_become_one_line(api: AppApi, core: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
+    # Someone else changed the worker between our read and our write.
+    original = api.handle
+
+    def conflict(method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
+        if method == "PUT":
+            return 409, status(409, "Conflict", 'Operation cannot be fulfilled on deployments.apps "worker"')
+        return original(method, path, query, body)
+
+    monkeypatch.setattr(api, "handle", conflict)
+    with pytest.raises(app_k8s.K8sAppError, match=r'^Kubernetes API: 409 Operation cannot be fulfilled'):
+        k8s(core).apply(coinminer(overrides={"worker": {"replicas": 3}}), "present", wait=False, timeout=5)

@@ -1,0 +1,173 @@
+"""Swarm rendering field by field, reading back what an engine answers, the
+plan, and the rollout judgement on task lists. The apply/wait path against a
+real two-board swarm is molecule/app."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+from ansible_collections.pirack.cluster.plugins.module_utils import app_swarm
+from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import normalize
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "app")
+
+SPEC = {
+    "name": "apptest",
+    "services": {
+        "web": {
+            "image": "pirack/app-test:v1",
+            "args": ["sh", "-c", "exec busybox httpd -f -p 80 -h /www"],
+            "env": {"TAG": "v1"},
+            "ports": [{"port": 80, "published": 8000}],
+            "placement": {"role": "master"},
+            "volumes": [{"name": "www", "path": "/www"}],
+            "resources": {"limits": {"cpus": 0.25, "memory": "32Mi"}},
+        },
+        "echo": {"image": "pirack/app-test:v1", "mode": "global", "ports": [{"port": 80}],
+                 "command": ["/bin/busybox"], "placement": {"model": "pi3bplus", "example.com/disk": "ssd"},
+                 "resources": {"requests": {"cpus": "100m", "memory": "16Mi"}}},
+    },
+}
+
+
+def fixture(name: str) -> dict:
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def model() -> dict:
+    return normalize(copy.deepcopy(SPEC))
+
+
+def test_replicated_service_renders_field_by_field() -> None:
+    spec = app_swarm.render_service("apptest", "web", model()["services"]["web"])
+    assert spec["Name"] == "apptest_web"
+    assert spec["Labels"] == {"pirack.app": "apptest", "pirack.service": "web"}
+    template = spec["TaskTemplate"]
+    assert template["ContainerSpec"] == {
+        "Image": "pirack/app-test:v1",
+        "Env": ["TAG=v1"],
+        "Args": ["sh", "-c", "exec busybox httpd -f -p 80 -h /www"],
+        "Mounts": [{"Type": "volume", "Source": "apptest_www", "Target": "/www"}],
+    }
+    assert template["Resources"] == {"Limits": {"NanoCPUs": 250_000_000, "MemoryBytes": 32 * 2**20}}
+    assert template["Placement"] == {"Constraints": ["node.labels.pirack.role==master"]}
+    assert template["Networks"] == [{"Target": "apptest_default", "Aliases": ["web"]}]
+    assert spec["Mode"] == {"Replicated": {"Replicas": 1}}
+    assert spec["UpdateConfig"] == {"Parallelism": 1, "Order": "stop-first", "FailureAction": "pause"}
+    assert spec["EndpointSpec"] == {"Mode": "dnsrr", "Ports": [
+        {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 8000, "PublishMode": "host"}]}
+
+
+def test_global_service_renders_field_by_field() -> None:
+    spec = app_swarm.render_service("apptest", "echo", model()["services"]["echo"])
+    assert spec["Mode"] == {"Global": {}}
+    assert spec["TaskTemplate"]["ContainerSpec"] == {"Image": "pirack/app-test:v1", "Env": [], "Mounts": [],
+                                                     "Command": ["/bin/busybox"]}
+    assert spec["TaskTemplate"]["Resources"] == {"Reservations": {"NanoCPUs": 100_000_000,
+                                                                  "MemoryBytes": 16 * 2**20}}
+    assert spec["TaskTemplate"]["Placement"]["Constraints"] == [
+        "node.labels.example.com/disk==ssd", "node.labels.pirack.model==pi3bplus"]
+    # Unpublished ports need no endpoint entry: dnsrr resolves to task IPs.
+    assert spec["EndpointSpec"] == {"Mode": "dnsrr", "Ports": []}
+
+
+def test_every_rendered_service_reads_back_as_its_desired_view() -> None:
+    m = model()
+    for name, service in m["services"].items():
+        rendered = app_swarm.render_service("apptest", name, service)
+        assert app_swarm.read_service("apptest", rendered) == app_swarm.desired_view(service), name
+
+
+def test_engine_answer_with_its_defaults_reads_back_unchanged() -> None:
+    live = fixture("swarm-service-web.json")
+    view = app_swarm.read_service("apptest", live["Spec"])
+    assert view == app_swarm.desired_view(model()["services"]["web"])
+    assert app_swarm.plan({"name": "apptest", "services": {"web": model()["services"]["web"]}},
+                          {"web": live}, "present") == []
+
+
+def test_plan_creates_updates_recreates_and_prunes() -> None:
+    m = model()
+    live_web = fixture("swarm-service-web.json")
+    live_old = copy.deepcopy(live_web)
+    live_old["Spec"]["Name"] = "apptest_old"
+    m["services"]["web"]["image"] = "pirack/app-test:v2"
+    actions = app_swarm.plan(m, {"web": live_web, "old": live_old}, "present")
+    by_service = {a["service"]: a for a in actions}
+    assert {s: a["action"] for s, a in by_service.items()} == {"echo": "create", "web": "update", "old": "remove"}
+    assert by_service["web"]["before"]["image"] == "pirack/app-test:v1"
+    assert by_service["web"]["after"]["image"] == "pirack/app-test:v2"
+    assert by_service["echo"]["before"] is None and by_service["old"]["after"] is None
+
+    m["services"]["web"]["image"] = "pirack/app-test:v1"
+    m["services"]["web"].update(mode="global", replicas=None)
+    assert [a["action"] for a in app_swarm.plan(m, {"web": live_web}, "present") if a["service"] == "web"] == [
+        "recreate"]
+
+
+def test_plan_for_absent_removes_every_service_of_the_app() -> None:
+    actions = app_swarm.plan(model(), {"web": fixture("swarm-service-web.json")}, "absent")
+    assert [(a["service"], a["action"]) for a in actions] == [("web", "remove")]
+    assert app_swarm.plan(model(), {}, "absent") == []
+
+
+def node(labels: dict, state: str = "ready", availability: str = "active") -> dict:
+    return {"Spec": {"Labels": labels, "Availability": availability}, "Status": {"State": state}}
+
+
+def test_global_service_expects_one_task_per_matching_usable_node() -> None:
+    nodes = [node({"pirack.role": "master", "pirack.model": "pi4"}),
+             node({"pirack.role": "worker", "pirack.model": "pi3bplus"}),
+             node({"pirack.role": "worker", "pirack.model": "pi3bplus"}, state="down"),
+             node({"pirack.role": "worker", "pirack.model": "pi3bplus"}, availability="drain")]
+    assert app_swarm.eligible_nodes(nodes, {}) == 2
+    assert app_swarm.eligible_nodes(nodes, {"model": "pi3bplus"}) == 1
+    assert app_swarm.eligible_nodes(nodes, {"role": "master", "model": "pi3bplus"}) == 0
+
+
+def task(state: str, image: str = "pirack/app-test:v1", desired: str = "running", err: str = "",
+         stamp: str = "2026-11-23T13:00:00Z") -> dict:
+    live = fixture("swarm-service-web.json")
+    spec = copy.deepcopy(live["Spec"]["TaskTemplate"])
+    spec["ContainerSpec"]["Image"] = image
+    status = {"State": state, "Timestamp": stamp, "Message": state}
+    if err:
+        status["Err"] = err
+    return {"ID": "t" * 25, "DesiredState": desired, "Spec": spec, "Status": status}
+
+
+def test_rollout_done_only_when_the_current_template_runs_everywhere() -> None:
+    live = fixture("swarm-service-web.json")
+    assert app_swarm.rollout_status(live, [task("running")], 1)["done"]
+    # An old task still running the previous image is not the new rollout.
+    old = app_swarm.rollout_status(live, [task("running", image="pirack/app-test:v0")], 1)
+    assert not old["done"] and old["running"] == 0
+    # One too many (scale-down not finished) is not done either.
+    assert not app_swarm.rollout_status(live, [task("running"), task("running")], 1)["done"]
+    updating = copy.deepcopy(live)
+    updating["UpdateStatus"] = {"State": "updating"}
+    assert not app_swarm.rollout_status(updating, [task("running")], 1)["done"]
+    assert app_swarm.rollout_status(live, [], 0)["done"]
+
+
+def test_rollout_failure_reports_each_reason_once_newest_first() -> None:
+    live = fixture("swarm-service-web.json")
+    live["UpdateStatus"] = {"State": "paused", "Message": "update paused due to failure or early termination"}
+    tasks = [task("rejected", err="No such image: pirack/app-test:nope", stamp="2026-11-23T13:00:02Z"),
+             task("rejected", err="No such image: pirack/app-test:nope", stamp="2026-11-23T13:00:01Z"),
+             task("pending", err="no suitable node (scheduling constraints not satisfied on 2 nodes)",
+                  stamp="2026-11-23T13:00:03Z"),
+             task("shutdown", desired="shutdown")]
+    status = app_swarm.rollout_status(live, tasks, 1)
+    assert status["failed"]
+    assert status["problems"] == [
+        "pending: no suitable node (scheduling constraints not satisfied on 2 nodes)",
+        "rejected: No such image: pirack/app-test:nope (2 tasks)"]
+    message = app_swarm._failure("apptest", "web", status, "the update stopped")
+    assert message == ("service apptest_web: the update stopped, 0 of 1 tasks running the current spec; "
+                       "update: update paused due to failure or early termination; "
+                       "pending: no suitable node (scheduling constraints not satisfied on 2 nodes); "
+                       "rejected: No such image: pirack/app-test:nope (2 tasks)")

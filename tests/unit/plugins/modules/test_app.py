@@ -1,0 +1,73 @@
+"""The app module as Ansible runs it: argument handling, spec files, spec
+errors, check mode with a diff, and the k3s path end to end against a local
+API server. The Swarm path runs for real in molecule/app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ansible_collections.pirack.cluster.plugins.modules import app
+from app_api import AppApi
+from fake_api import run_module
+
+SPEC = str(Path(__file__).resolve().parents[4] / "apps" / "coinminer.yml")
+
+
+
+@pytest.fixture
+def api():
+    """The local API server with the routes an app renders to."""
+    with AppApi() as fake:
+        yield fake
+
+
+def args(api: AppApi, tmp_path: Path, **extra: object) -> dict:
+    return dict({"spec": SPEC, "orchestrator": "k3s", "namespace": "coinminer",
+                 "kubeconfig": str(api.kubeconfig(tmp_path)), "wait_timeout": 5}, **extra)
+
+
+def test_k3s_deploy_from_the_shipped_spec_file_then_nothing_to_do(api: AppApi, tmp_path: Path, capsys) -> None:
+    first = run_module(app.main, args(api, tmp_path), capsys)
+    assert first["changed"] is True
+    assert sorted(a["service"] for a in first["actions"]) == ["hasher", "redis", "rng", "webui", "worker"]
+    assert first["app"]["services"]["rng"]["mode"] == "global"
+    second = run_module(app.main, args(api, tmp_path), capsys)
+    assert second["changed"] is False and second["actions"] == []
+
+
+def test_check_mode_diff_shows_the_scaled_worker_only(api: AppApi, tmp_path: Path, capsys) -> None:
+    run_module(app.main, args(api, tmp_path), capsys)
+    result = run_module(app.main, args(api, tmp_path, overrides={"worker": {"replicas": 8}},
+                                       _ansible_check_mode=True, _ansible_diff=True), capsys)
+    assert result["changed"] is True
+    assert result["actions"] == [{"service": "worker", "action": "update"}]
+    assert list(result["diff"]["before"]) == ["worker"]
+    assert (result["diff"]["before"]["worker"]["replicas"], result["diff"]["after"]["worker"]["replicas"]) == (1, 8)
+    assert api.objects[("Deployment", "worker")]["spec"]["replicas"] == 1
+
+
+def test_spec_errors_fail_before_any_connection(tmp_path: Path, capsys) -> None:
+    result = run_module(app.main, {"spec": {"name": "demo", "services": {"web": {"image": "x", "replicas": -2}}},
+                                   "orchestrator": "swarm", "docker_host": "unix:///nonexistent.sock",
+                                   "overrides": {"web": {"mode": "everywhere"}}}, capsys)
+    assert result["failed"] is True
+    assert result["errors"] == ["services.web.mode: expected one of replicated, global, got 'everywhere' (string)",
+                                "services.web.replicas: expected an integer >= 0, got -2 (integer)"]
+    assert result["msg"].startswith("invalid app spec: services.web.mode")
+
+
+def test_unreadable_spec_files_are_named(tmp_path: Path, capsys) -> None:
+    missing = run_module(app.main, {"spec": str(tmp_path / "nope.yml"), "orchestrator": "swarm"}, capsys)
+    assert missing["msg"] == f"spec: cannot read {tmp_path / 'nope.yml'}: No such file or directory"
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: [unclosed\n")
+    result = run_module(app.main, {"spec": str(broken), "orchestrator": "swarm"}, capsys)
+    assert result["msg"].startswith(f"spec: {broken} is not valid YAML")
+
+
+def test_swarm_without_an_engine_says_where_it_looked(tmp_path: Path, capsys) -> None:
+    result = run_module(app.main, {"spec": SPEC, "orchestrator": "swarm",
+                                   "docker_host": f"unix://{tmp_path}/docker.sock"}, capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"no Docker engine answers at unix://{tmp_path}/docker.sock")
