@@ -42,20 +42,26 @@ if ! docker info >/dev/null 2>&1; then
 fi
 echo "docker engine: $(docker version --format '{{.Server.Version}}') answers"
 
-# lxcfs is a nicety for the simulated rack (free -m shows the board's RAM);
-# the memory limit itself is enforced by the cgroup either way.
-if [ ! -r /var/lib/lxcfs/proc/meminfo ]; then
-    if [ "$(id -u)" -eq 0 ] && [ -e /dev/fuse ]; then
-        command -v lxcfs >/dev/null || apt_install lxcfs || true
-        if command -v lxcfs >/dev/null; then
-            mkdir -p /var/lib/lxcfs
-            nohup lxcfs /var/lib/lxcfs >/var/log/pirack-lxcfs.log 2>&1 &
-            for _ in $(seq 1 10); do [ -r /var/lib/lxcfs/proc/meminfo ] && break; sleep 0.5; done
-        fi
+# lxcfs is a nicety for the simulated rack (free -m on a simulated Pi shows the
+# board's memory); the memory limit itself is enforced by the cgroup either
+# way, so nothing in this part may fail the script.
+lxcfs_dir=/var/lib/lxcfs
+start_lxcfs() {
+    [ "$(id -u)" -eq 0 ] && [ -e /dev/fuse ] || return 0
+    command -v lxcfs >/dev/null || apt_install lxcfs || return 0
+    # A FUSE mount whose daemon died ("Transport endpoint is not connected")
+    # survives on a reused machine; detach it before mounting afresh.
+    if ! stat "$lxcfs_dir" >/dev/null 2>&1 && grep -q " $lxcfs_dir " /proc/mounts; then
+        echo "lxcfs: detaching a stale mount at $lxcfs_dir"
+        umount -l "$lxcfs_dir" || return 0
     fi
-fi
-if [ -r /var/lib/lxcfs/proc/meminfo ]; then
-    echo "lxcfs: serving /var/lib/lxcfs (free -m on a simulated Pi shows its limit)"
+    mkdir -p "$lxcfs_dir" || return 0
+    nohup lxcfs "$lxcfs_dir" >/var/log/pirack-lxcfs.log 2>&1 &
+    for _ in $(seq 1 10); do [ -r "$lxcfs_dir/proc/meminfo" ] && break; sleep 0.5; done
+}
+[ -r "$lxcfs_dir/proc/meminfo" ] || start_lxcfs || true
+if [ -r "$lxcfs_dir/proc/meminfo" ]; then
+    echo "lxcfs: serving $lxcfs_dir (free -m on a simulated Pi shows its limit)"
 else
     echo "lxcfs: not available (free -m on a simulated Pi shows the host's memory; the limit still applies)"
 fi
