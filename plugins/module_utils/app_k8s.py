@@ -24,6 +24,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import (
     format_size,
     parse_cpus,
     parse_size,
+    removal_order,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     API_ERRORS,
@@ -241,11 +242,12 @@ def plan(model: dict[str, Any], current: dict[str, dict[str, Any]], claims: dict
         if before != service:
             action = "recreate" if before["mode"] != service["mode"] else "update"
             actions.append({"service": name, "action": action, "before": before, "after": service})
-    for name in sorted(set(current) - set(wanted)):
+    removals = []
+    for name in set(current) - set(wanted):
         live = current[name]
         before = read_service(live["workload"], live.get("service"), claims) if live.get("workload") else None
-        actions.append({"service": name, "action": "remove", "before": before, "after": None})
-    return actions
+        removals.append({"service": name, "action": "remove", "before": before, "after": None})
+    return actions + removal_order(removals)
 
 
 def rollout_status(workload: dict[str, Any]) -> dict[str, Any]:

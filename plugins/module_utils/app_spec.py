@@ -455,3 +455,12 @@ def empty_service() -> dict[str, Any]:
             "resources": {"limits": {"cpus": None, "memory": None},
                           "requests": {"cpus": None, "memory": None}},
             "placement": {}, "volumes": []}
+
+
+def removal_order(removals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Remove actions with the services that hold volumes last.
+
+    The services that write to a store (the coin-miner's workers and redis)
+    stop before the store does, so the store's last flush has everything.
+    """
+    return sorted(removals, key=lambda act: (bool((act["before"] or {}).get("volumes")), act["service"]))

@@ -23,6 +23,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import (
     empty_service,
     format_size,
     parse_size,
+    removal_order,
 )
 
 LABEL_APP = "pirack.app"
@@ -170,10 +171,10 @@ def plan(model: dict[str, Any], current: dict[str, dict[str, Any]], state: str) 
         if before != after:
             action = "recreate" if before["mode"] != after["mode"] else "update"
             actions.append({"service": name, "action": action, "before": before, "after": after})
-    for name in sorted(set(current) - set(wanted)):
-        actions.append({"service": name, "action": "remove",
-                        "before": read_service(app, current[name]["Spec"]), "after": None})
-    return actions
+    removals = [{"service": name, "action": "remove",
+                 "before": read_service(app, current[name]["Spec"]), "after": None}
+                for name in set(current) - set(wanted)]
+    return actions + removal_order(removals)
 
 
 def eligible_nodes(nodes: list[dict[str, Any]], placement: dict[str, str]) -> int:

@@ -25,7 +25,6 @@ def coinminer(**kwargs: Any) -> dict[str, Any]:
         return normalize(yaml.safe_load(handle), **kwargs)
 
 
-
 @pytest.fixture
 def api():
     """The local API server with the routes an app renders to."""
@@ -250,6 +249,7 @@ def test_services_left_out_of_the_spec_are_pruned_and_absent_keeps_claims(api: A
 
     result = k8s(core).apply(coinminer(), "absent", wait=True, timeout=5)
     assert {a["action"] for a in result["actions"]} == {"remove"}
+    assert result["actions"][-1]["service"] == "redis", "the store goes after the services that write to it"
     assert sorted(k for k, _ in api.objects) == ["PersistentVolumeClaim"]
     assert k8s(core).apply(coinminer(), "absent", wait=True, timeout=5)["changed"] is False
 

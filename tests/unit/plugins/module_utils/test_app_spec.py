@@ -182,3 +182,12 @@ def test_comparable_drops_only_what_the_orchestrator_cannot_report() -> None:
     assert view["ports"] == [{"port": 81, "published": 8081, "protocol": "tcp"}]
     assert view["volumes"] == [{"name": "d", "path": "/d", "size": None}]
     assert web["volumes"][0]["size"] == "1Gi", "the model itself is untouched"
+
+
+def test_removal_order_stops_the_writers_before_the_store() -> None:
+    def removal(name: str, volumes: list) -> dict:
+        return {"service": name, "action": "remove", "before": {"volumes": volumes}, "after": None}
+
+    removals = [removal("worker", []), removal("redis", [{"name": "data"}]), removal("hasher", []),
+                {"service": "ghost", "action": "remove", "before": None, "after": None}]
+    assert [a["service"] for a in app_spec.removal_order(removals)] == ["ghost", "hasher", "worker", "redis"]

@@ -14,7 +14,6 @@ from fake_api import run_module
 SPEC = str(Path(__file__).resolve().parents[4] / "apps" / "coinminer.yml")
 
 
-
 @pytest.fixture
 def api():
     """The local API server with the routes an app renders to."""
