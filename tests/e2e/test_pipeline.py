@@ -9,17 +9,16 @@ re-run that must change nothing. Timings are printed for BENCHMARKS.md.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import time
-import urllib.request
-from pathlib import Path
+from functools import partial
 
 import pytest
+from rackkit import ROOT, changed_hosts, json_of, pi_image_or_skip, recap
+from rackkit import run as run_in
 
-ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "build" / "e2e"
 INVENTORY = WORK / "hosts.yml"
 RACK = {
@@ -37,50 +36,17 @@ SITE_VARS = {
     "benchmark_results_dir": str(WORK / "results"),
     "pirack_benchmark_workers": [1, 2],
 }
-
-
-def run(*args: str, extra: dict | None = None) -> tuple[str, float]:
-    """Run an ansible command from the checkout; fail the test on error."""
-    cmd = list(args)
-    if extra:
-        cmd += ["-e", json.dumps(extra)]
-    start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
-                          env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-                                   ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"))
-    took = time.monotonic() - start
-    log = WORK / f"{Path(args[1]).stem if len(args) > 1 else 'cmd'}-{int(start)}.log"
-    log.write_text(proc.stdout + proc.stderr)
-    assert proc.returncode == 0, f"{' '.join(args)} failed (log: {log}):\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"
-    return proc.stdout, took
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    """PLAY RECAP counters per host."""
-    hosts = {}
-    for line in output.split("PLAY RECAP")[-1].splitlines():
-        match = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
-        if match:
-            hosts[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
-    return hosts
-
-
-def json_of(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
+run = partial(run_in, logs=WORK)
 
 
 @pytest.fixture(scope="module", name="rack")
 def fixture_rack():
-    probe = subprocess.run(["docker", "image", "inspect", "pirack/pi-host:bookworm"],
-                           capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip("no Docker engine or no pirack/pi-host:bookworm image (make images)")
+    pi_image_or_skip()
     WORK.mkdir(parents=True, exist_ok=True)
     timings = {}
     try:
-        _, timings["rack_up"] = run("ansible-playbook", "playbooks/rack_up.yml", extra=RACK)
-        first, timings["site_first"] = run("ansible-playbook", "site.yml", "-i", str(INVENTORY), extra=SITE_VARS)
+        _, timings["rack_up"], _ = run("ansible-playbook", "playbooks/rack_up.yml", extra=RACK)
+        first, timings["site_first"], _ = run("ansible-playbook", "site.yml", "-i", str(INVENTORY), extra=SITE_VARS)
         yield {"first": first, "timings": timings}
     finally:
         subprocess.run(["ansible-playbook", "playbooks/rack_down.yml", "-e", "sim_rack_name=e2e"],
@@ -95,14 +61,14 @@ def test_first_run_succeeds_on_every_host(rack):
 
 
 def test_engines_answer_on_every_host(rack):
-    out, _ = run("ansible-playbook", "playbooks/docker_run.yml", "-i", str(INVENTORY),
+    out, _, _ = run("ansible-playbook", "playbooks/docker_run.yml", "-i", str(INVENTORY),
                  extra={"op": "info", "target": "all"})
     for host in ("e2e-c1-master", "e2e-c1-worker1", "e2e-c1-worker2"):
         assert re.search(rf"{host}\s.*\bok\b", out, re.I), out[-3000:]
 
 
 def test_swarm_formed_with_all_three_nodes(rack):
-    out, _ = run("ansible", "e2e-c1-master", "-i", str(INVENTORY), "-b", "-m", "ansible.builtin.command",
+    out, _, _ = run("ansible", "e2e-c1-master", "-i", str(INVENTORY), "-b", "-m", "ansible.builtin.command",
                  "-a", "docker node ls")
     ready = [line for line in out.splitlines() if re.search(r"\se2e-c1-\S+\s+Ready\s+Active", line)]
     assert len(ready) == 3, out
@@ -124,18 +90,17 @@ def test_benchmark_report_written(rack):
 
 
 def test_check_diff_on_converged_rack_changes_nothing(rack):
-    out, _ = run("ansible-playbook", "site.yml", "-i", str(INVENTORY), "--check", "--diff", extra=SITE_VARS)
+    out, _, _ = run("ansible-playbook", "site.yml", "-i", str(INVENTORY), "--check", "--diff", extra=SITE_VARS)
     hosts = recap(out)
     assert all(c["failed"] == 0 for c in hosts.values()), hosts
-    changed = {h: c["changed"] for h, c in hosts.items() if c["changed"]}
+    changed = changed_hosts(out)
     assert not changed, f"--check on a converged rack would change: {changed}"
 
 
 def test_rerun_changes_nothing(rack):
-    again, took = run("ansible-playbook", "site.yml", "-i", str(INVENTORY), extra=SITE_VARS)
+    again, took, _ = run("ansible-playbook", "site.yml", "-i", str(INVENTORY), extra=SITE_VARS)
     rack["timings"]["site_rerun"] = took
-    hosts = recap(again)
-    changed = {h: c["changed"] for h, c in hosts.items() if c["changed"]}
+    changed = changed_hosts(again)
     assert not changed, f"re-run changed something: {changed}"
 
 
