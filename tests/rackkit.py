@@ -38,7 +38,8 @@ def run(*args: str, extra: Optional[dict] = None, logs: Path, check: bool = True
                                    ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"))
     took = time.monotonic() - start
     logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{Path(args[1]).stem if len(args) > 1 else 'cmd'}-{int(start)}.log"
+    what = next((Path(arg).stem for arg in args[1:] if not arg.startswith("-")), "cmd")
+    log = logs / f"{what}-{int(start)}.log"
     log.write_text(proc.stdout + proc.stderr)
     if check:
         assert proc.returncode == 0, (f"{' '.join(args)} failed (log: {log}):\n"
