@@ -62,14 +62,14 @@ def test_first_run_succeeds_on_every_host(rack):
 
 def test_engines_answer_on_every_host(rack):
     out, _, _ = run("ansible-playbook", "playbooks/docker_run.yml", "-i", str(INVENTORY),
-                 extra={"op": "info", "target": "all"})
+                    extra={"op": "info", "target": "all"})
     for host in ("e2e-c1-master", "e2e-c1-worker1", "e2e-c1-worker2"):
         assert re.search(rf"{host}\s.*\bok\b", out, re.I), out[-3000:]
 
 
 def test_swarm_formed_with_all_three_nodes(rack):
     out, _, _ = run("ansible", "e2e-c1-master", "-i", str(INVENTORY), "-b", "-m", "ansible.builtin.command",
-                 "-a", "docker node ls")
+                    "-a", "docker node ls")
     ready = [line for line in out.splitlines() if re.search(r"\se2e-c1-\S+\s+Ready\s+Active", line)]
     assert len(ready) == 3, out
 
