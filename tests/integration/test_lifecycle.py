@@ -49,7 +49,7 @@ MOVED = WORK / "moved.yml"
 RACK = {
     "sim_rack_name": "life",
     "sim_rack_subnet": "10.99.7.0/24",
-    "sim_rack_ssh_port_base": 2900,
+    "sim_rack_ssh_port_base": 3000,
     "sim_rack_clusters": 2,
     "sim_rack_workers": 1,
     "sim_rack_master_memory_mb": 2048,
