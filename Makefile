@@ -77,7 +77,7 @@ molecule: venv images ## the molecule scenarios in $(SCENARIOS)
 e2e: venv images ## the whole pipeline on a 1 + 2 simulated rack, re-run included
 	pytest -q -s tests/e2e
 
-lifecycle: venv images ## an operator's lifecycle on 2 simulated clusters (about 20 min, not in make test)
+lifecycle: venv images ## an operator's lifecycle on 2 simulated clusters (about 14 min, not in make test)
 	pytest -q -s tests/integration/test_lifecycle.py
 
 test: venv images lint sanity unit molecule e2e ## everything CI runs

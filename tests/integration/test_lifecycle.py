@@ -15,7 +15,7 @@ operator would with the collection's playbooks:
    the counters kept.
 6. reset.yml removes everything the collection installed.
 
-It takes about 20 minutes, so `make test` leaves it out: run it with
+It takes about 14 minutes, so `make test` leaves it out: run it with
 `make lifecycle`. The tests depend on each other and run in file order.
 """
 
