@@ -111,7 +111,7 @@ def test_failover_keeps_mining_and_counting(rack):
                PIRACK_FAILOVER_WEBUI=f"http://{MASTER}:8000",
                PIRACK_FAILOVER_MANAGER="pi@127.0.0.1:2710",
                PIRACK_FAILOVER_SSH_KEY=str(ROOT / ".rack" / "id_ed25519"),
-               PIRACK_FAILOVER_VICTIMS="e2e-c1-worker2")
+               PIRACK_FAILOVER_VICTIMS="e2e-c1-worker1,e2e-c1-worker2")
     proc = subprocess.run(["pytest", "-q", "-s", "-p", "no:cacheprovider", "tests/integration/test_failover.py"],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     print(proc.stdout[-2000:])
