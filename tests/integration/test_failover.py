@@ -24,7 +24,7 @@ import time
 from collections import Counter
 
 import pytest
-from rackkit import Manager, Sampler, controller_docker, decreases, hash_rate, read_hashes, wait_for
+from rackkit import APP, Manager, Sampler, controller_docker, decreases, hash_rate, read_hashes, wait_for
 
 ENV = ("PIRACK_FAILOVER_WEBUI", "PIRACK_FAILOVER_MANAGER", "PIRACK_FAILOVER_SSH_KEY", "PIRACK_FAILOVER_VICTIMS")
 AOF_WINDOW_SECONDS = 1.0  # appendfsync everysec, coinminer/redis/redis.conf
@@ -41,10 +41,17 @@ def test_worker_board_lost_then_redis_killed() -> None:
     manager = Manager(os.environ["PIRACK_FAILOVER_MANAGER"], os.environ["PIRACK_FAILOVER_SSH_KEY"])
     candidates = [name.strip() for name in os.environ["PIRACK_FAILOVER_VICTIMS"].split(",") if name.strip()]
 
+    placed = Counter(manager.running_tasks("worker"))
+    if not any(placed[name] for name in candidates):
+        # Every miner sits on a board that may not be stopped (the master).
+        # One more miner per candidate board: Swarm spreads a service's
+        # tasks, so each lands on a board that has none yet.
+        wanted = sum(placed.values()) + len(candidates)
+        manager.docker("service", "scale", "--detach=false", f"{APP}_worker={wanted}")
+        placed = Counter(manager.running_tasks("worker"))
+    replicas = manager.replicas("worker")
     before = hash_rate(webui, MEASURE_SECONDS)
     assert before > 0, "the app mines nothing before the failure"
-    replicas = manager.replicas("worker")
-    placed = Counter(manager.running_tasks("worker"))
     victim = max(candidates, key=lambda name: placed[name])
     assert placed[victim] > 0, f"no miner runs on {candidates} ({dict(placed)}): nothing would be rescheduled"
 
