@@ -14,6 +14,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -72,6 +74,23 @@ def pi_image_or_skip() -> None:
                            capture_output=True, check=False)
     if probe.returncode != 0:
         pytest.skip("no Docker engine or no pirack/pi-host:bookworm image (make images)")
+
+
+@contextmanager
+def simulated_rack(rack: dict, logs: Path, label: str) -> Iterator[dict[str, float]]:
+    """A simulated rack with these ``sim_rack_*`` settings, removed afterwards
+    whatever happened. Yields the timings dict (rack_up already in it) for the
+    caller to add to; they are printed at the end for BENCHMARKS.md."""
+    pi_image_or_skip()
+    logs.mkdir(parents=True, exist_ok=True)  # the rack's inventory is written there too
+    timings: dict[str, float] = {}
+    try:
+        _, timings["rack_up"], _ = run("ansible-playbook", "playbooks/rack_up.yml", extra=rack, logs=logs)
+        yield timings
+    finally:
+        subprocess.run(["ansible-playbook", "playbooks/rack_down.yml", "-e", f"sim_rack_name={rack['sim_rack_name']}"],
+                       cwd=ROOT, capture_output=True, check=False)
+        print(f"\n{label} timings (s): " + ", ".join(f"{k}={v:.1f}" for k, v in timings.items()))
 
 
 def read_hashes(webui: str, timeout: float = 3.0) -> Optional[int]:

@@ -16,7 +16,7 @@ import time
 from functools import partial
 
 import pytest
-from rackkit import ROOT, changed_hosts, json_of, pi_image_or_skip, recap
+from rackkit import ROOT, changed_hosts, json_of, recap, simulated_rack
 from rackkit import run as run_in
 
 WORK = ROOT / "build" / "e2e"
@@ -41,17 +41,9 @@ run = partial(run_in, logs=WORK)
 
 @pytest.fixture(scope="module", name="rack")
 def fixture_rack():
-    pi_image_or_skip()
-    WORK.mkdir(parents=True, exist_ok=True)
-    timings = {}
-    try:
-        _, timings["rack_up"], _ = run("ansible-playbook", "playbooks/rack_up.yml", extra=RACK)
+    with simulated_rack(RACK, WORK, "e2e") as timings:
         first, timings["site_first"], _ = run("ansible-playbook", "site.yml", "-i", str(INVENTORY), extra=SITE_VARS)
         yield {"first": first, "timings": timings}
-    finally:
-        subprocess.run(["ansible-playbook", "playbooks/rack_down.yml", "-e", "sim_rack_name=e2e"],
-                       cwd=ROOT, capture_output=True, check=False)
-        print("\ne2e timings (s): " + ", ".join(f"{k}={v:.1f}" for k, v in timings.items()))
 
 
 def test_first_run_succeeds_on_every_host(rack):

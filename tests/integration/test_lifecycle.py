@@ -21,7 +21,6 @@ It takes about 14 minutes, so `make test` leaves it out: run it with
 
 from __future__ import annotations
 
-import subprocess
 import time
 from functools import partial
 
@@ -36,9 +35,9 @@ from rackkit import (
     controller_docker,
     decreases,
     hash_rate,
-    pi_image_or_skip,
     read_hashes,
     recap,
+    simulated_rack,
     wait_for,
 )
 from rackkit import run as run_in
@@ -77,16 +76,8 @@ def service_names(cluster: int) -> list[str]:
 
 @pytest.fixture(scope="module", name="rack")
 def fixture_rack():
-    pi_image_or_skip()
-    WORK.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    try:
-        _, timings["rack_up"], _ = run("ansible-playbook", "playbooks/rack_up.yml", extra=RACK)
+    with simulated_rack(RACK, WORK, "lifecycle") as timings:
         yield timings
-    finally:
-        subprocess.run(["ansible-playbook", "playbooks/rack_down.yml", "-e", "sim_rack_name=life"],
-                       cwd=ROOT, capture_output=True, check=False)
-        print("\nlifecycle timings (s): " + ", ".join(f"{k}={v:.1f}" for k, v in timings.items()))
 
 
 def test_a_cluster_that_is_down_does_not_stop_the_other(rack):
