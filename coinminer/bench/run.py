@@ -27,19 +27,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-# The statistics are the collection's (one implementation for this script and
-# the benchmark playbook); a checkout reaches them through .collections.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / ".collections"))
 
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import (  # noqa: E402
+from bench.stack import Stack, build_images, docker_client, image_size  # noqa: E402
+from bench.stats import (  # noqa: E402
+    counter_rate,
     diff_buckets,
     histogram_buckets,
     histogram_quantile,
     parse_prometheus,
-    steady_rate,
 )
-
-from bench.stack import Stack, build_images, docker_client, image_size  # noqa: E402
 
 SERVICES = ("redis", "rng", "hasher", "worker", "webui")
 LATENCY = "coinminer_worker_peer_request_seconds"
@@ -66,7 +62,7 @@ def measure(stack: Stack, warmup: float, duration: float) -> dict[str, Any]:
         samples.append((now, float(db.get_int("hashes"))))
         time.sleep(0.5)
     after = scrape_latency(stack)
-    result: dict[str, Any] = {"hashes_per_s": round(steady_rate(samples, warmup), 2)}
+    result: dict[str, Any] = {"hashes_per_s": round(counter_rate(samples, warmup), 2)}
     for peer in ("rng", "hasher"):
         window = diff_buckets(after[peer], (before or {}).get(peer, {}))
         for q in (0.5, 0.95):

@@ -4,9 +4,11 @@
 
 Pure functions over recorded samples, with no I/O, so that the numbers in a
 report can be recomputed from its raw JSON and the unit tests run on
-recordings instead of on a live rack. The coin-miner's own bench script and
-the collection's benchmark modules both import this file: one definition of
-"steady-state hash rate" and "p95" in the repository.
+recordings instead of on a live rack. The collection's benchmark modules and
+report all import this file: one definition of "steady-state hash rate" and
+"p95" in the collection. (The coin-miner app keeps its own bench statistics,
+the Prometheus parsing its bench needs, in coinminer/bench/stats.py: the app
+stands alone and imports nothing from the collection.)
 
 Samples are plain lists of ``(seconds, value)`` pairs (monotonic or wall-clock
 seconds, only differences matter), as the probe module records them.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 Sample = Tuple[float, float]
 
@@ -179,73 +181,6 @@ def latency_summary(seconds: Iterable[float]) -> Dict[str, Optional[float]]:
         "p99_ms": percentile(values, 99) if values else None,
         "max_ms": max(values) if values else None,
     }
-
-
-_SAMPLE = re.compile(r"^([a-zA-Z_:][\w:]*)(\{(.*)\})?\s+(\S+)")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_prometheus(text: str) -> List[Tuple[str, Dict[str, str], float]]:
-    """Samples of a Prometheus text exposition: (name, labels, value)."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _SAMPLE.match(line)
-        if not m:
-            continue
-        labels = {k: v.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
-                  for k, v in _LABEL.findall(m.group(3) or "")}
-        out.append((m.group(1), labels, float(m.group(4))))
-    return out
-
-
-def histogram_buckets(samples: Iterable[Tuple[str, Dict[str, str], float]], name: str,
-                      match: Optional[Mapping[str, str]] = None) -> Dict[float, float]:
-    """Cumulative bucket counts {upper bound: count} of histogram `name`,
-    summed over every series whose labels include `match` (e.g. all workers'
-    latencies to rng)."""
-    buckets: Dict[float, float] = {}
-    for sample_name, labels, value in samples:
-        if sample_name != f"{name}_bucket":
-            continue
-        if any(labels.get(k) != v for k, v in (match or {}).items()):
-            continue
-        bound = float(labels["le"])  # "+Inf" parses as inf
-        buckets[bound] = buckets.get(bound, 0.0) + value
-    return buckets
-
-
-def diff_buckets(after: Mapping[float, float], before: Mapping[float, float]) -> Dict[float, float]:
-    """Observations made between two scrapes of the same histogram."""
-    return {bound: count - before.get(bound, 0.0) for bound, count in after.items()}
-
-
-def histogram_quantile(buckets: Mapping[float, float], q: float) -> float:
-    """Estimate the q-quantile (0..1) from cumulative buckets, interpolating
-    linearly inside the bucket, as Prometheus' histogram_quantile() does.
-    Returns nan without observations; the highest finite bound if the
-    quantile falls in the +Inf bucket."""
-    if not 0 <= q <= 1:
-        raise ValueError(f"q={q} outside 0..1")
-    bounds = sorted(buckets)
-    if not bounds or not math.isinf(bounds[-1]):
-        raise ValueError("buckets need a +Inf bound")
-    total = buckets[bounds[-1]]
-    if total <= 0:
-        return math.nan
-    rank = q * total
-    lower_bound, lower_count = 0.0, 0.0
-    for bound in bounds:
-        count = buckets[bound]
-        if count >= rank:
-            if math.isinf(bound):
-                return lower_bound
-            if count == lower_count:
-                return bound
-            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (count - lower_count)
-        lower_bound, lower_count = bound, count
-    return lower_bound  # pragma: no cover - the +Inf bucket always matches
 
 
 def ratio(numerator: Optional[float], denominator: Optional[float]) -> Optional[float]:

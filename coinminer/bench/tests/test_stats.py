@@ -1,53 +1,37 @@
-"""bench_stats (plugins/module_utils): the numbers BENCHMARKS.md is built from."""
+"""bench/stats.py: the numbers the coin-miner's BENCHMARKS.md entries are built from."""
 
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / ".collections"))
-
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import (  # noqa: E402
+from bench.stats import (
+    counter_rate,
     diff_buckets,
     histogram_buckets,
     histogram_quantile,
     parse_prometheus,
-    percentile,
-    steady_rate,
 )
-from common.metrics import Registry  # noqa: E402
+from common.metrics import Registry
 
 
-def test_percentile_interpolates_like_numpy() -> None:
-    values = [15, 20, 35, 40, 50]
-    assert percentile(values, 0) == 15 and percentile(values, 100) == 50
-    assert percentile(values, 50) == 35
-    assert percentile(values, 40) == pytest.approx(29.0)
-    assert percentile([7], 95) == 7
-    with pytest.raises(ValueError):
-        percentile([], 50)
-    with pytest.raises(ValueError):
-        percentile([1], 101)
-
-
-def test_steady_rate_fits_batched_counters_and_skips_warmup() -> None:
+def test_counter_rate_fits_batched_counters_and_skips_warmup() -> None:
     # 10/s, but handed in once a second: a staircase sampled every 0.5 s.
     samples = [(t / 2, 10 * math.floor(t / 2)) for t in range(0, 41)]
-    assert steady_rate(samples) == pytest.approx(10, rel=0.05)
+    assert counter_rate(samples) == pytest.approx(10, rel=0.05)
     slow_start = [(0.0, 0.0), (1.0, 0.0), (2.0, 0.0)] + [(float(t), 5.0 * (t - 2)) for t in range(3, 13)]
-    assert steady_rate(slow_start, warmup=3) == pytest.approx(5)
+    assert counter_rate(slow_start, warmup=3) == pytest.approx(5)
 
 
-def test_steady_rate_survives_a_counter_reset() -> None:
-    samples = [(0.0, 100.0), (1.0, 110.0), (2.0, 120.0), (3.0, 5.0), (4.0, 15.0)]
-    assert steady_rate(samples) > 0
+def test_counter_rate_needs_two_samples_spanning_time() -> None:
     with pytest.raises(ValueError):
-        steady_rate([(0.0, 1.0)])
+        counter_rate([])
     with pytest.raises(ValueError):
-        steady_rate([(1.0, 1.0), (1.0, 2.0)])
+        counter_rate([(0.0, 1.0), (1.0, 2.0)], warmup=0.5)
+    with pytest.raises(ValueError):
+        counter_rate([(0.0, 1.0)])
+    with pytest.raises(ValueError):
+        counter_rate([(1.0, 1.0), (1.0, 2.0)])
 
 
 def test_histogram_quantile_matches_prometheus_semantics() -> None:

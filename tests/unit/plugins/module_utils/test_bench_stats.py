@@ -30,11 +30,17 @@ def recorded(mode: str, workers: int) -> dict:
     return next(p for p in sweep["points"] if p["mode"] == mode and p["workers"] == workers)
 
 
-def test_percentile_and_median_of_nothing() -> None:
-    assert percentile([15, 20, 35, 40, 50], 40) == pytest.approx(29.0)
+def test_percentile_interpolates_like_numpy_and_median_of_nothing() -> None:
+    values = [15, 20, 35, 40, 50]
+    assert percentile(values, 0) == 15 and percentile(values, 100) == 50
+    assert percentile(values, 50) == 35
+    assert percentile(values, 40) == pytest.approx(29.0)
+    assert percentile([7], 95) == 7
     assert median([]) is None
     with pytest.raises(ValueError):
         percentile([], 50)
+    with pytest.raises(ValueError):
+        percentile([1], 101)
 
 
 def test_recorded_faithful_runs_give_five_hashes_per_worker() -> None:
