@@ -18,7 +18,7 @@ RACK_ARGS    ?=
 # out: the e2e test runs the same pipeline and its failover test.
 SCENARIOS    ?= default docker k3s app
 
-.PHONY: help venv engine images test-packages rack rack-down test lint sanity unit molecule e2e lifecycle clean
+.PHONY: help venv engine images test-packages rack rack-down test lint sanity unit molecule e2e faults lifecycle clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -76,6 +76,9 @@ molecule: venv images ## the molecule scenarios in $(SCENARIOS)
 
 e2e: venv images ## the whole pipeline on a 1 + 2 simulated rack, re-run included
 	pytest -q -s tests/e2e
+
+faults: venv images ## the faults a real rack meets, on a 1 + 2 simulated rack (about 15 min, not in make test)
+	pytest -q -s tests/integration/test_faults.py
 
 lifecycle: venv images ## an operator's lifecycle on 2 simulated clusters (about 14 min, not in make test)
 	pytest -q -s tests/integration/test_lifecycle.py

@@ -9,6 +9,7 @@ re-run that must change nothing. Timings are printed for BENCHMARKS.md.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -21,6 +22,7 @@ from rackkit import run as run_in
 
 WORK = ROOT / "build" / "e2e"
 INVENTORY = WORK / "hosts.yml"
+KEY = WORK / "state" / "id_ed25519"
 RACK = {
     "sim_rack_name": "e2e",
     "sim_rack_subnet": "10.99.5.0/24",
@@ -28,6 +30,7 @@ RACK = {
     "sim_rack_workers": 2,
     "sim_rack_master_memory_mb": 2048,
     "sim_rack_inventory": str(INVENTORY),
+    "sim_rack_state_dir": str(KEY.parent),
 }
 MASTER = "10.99.5.10"
 # Short benchmark settings: the e2e proves the stage works end to end; the
@@ -96,13 +99,27 @@ def test_rerun_changes_nothing(rack):
     assert not changed, f"re-run changed something: {changed}"
 
 
+def test_cheap_faults(rack):
+    """An engine restart on a worker and a torn AOF, on this rack
+    (tests/integration/test_faults.py; `make faults` runs them all)."""
+    env = dict(os.environ, PIRACK_FAULTS_RACK=json.dumps({
+        "name": RACK["sim_rack_name"], "prefix": MASTER.rsplit(".", 1)[0],
+        "ssh_port_base": RACK["sim_rack_ssh_port_base"], "inventory": str(INVENTORY), "key": str(KEY)}))
+    proc = subprocess.run(["pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "cheap",
+                           "tests/integration/test_faults.py"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    print(proc.stdout[-2000:])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " 2 passed" in proc.stdout and "skipped" not in proc.stdout
+
+
 def test_failover_keeps_mining_and_counting(rack):
     """Stop a worker board and kill redis while the app runs (last: it
     leaves a board stopped)."""
     env = dict(os.environ,
                PIRACK_FAILOVER_WEBUI=f"http://{MASTER}:8000",
                PIRACK_FAILOVER_MANAGER="pi@127.0.0.1:2710",
-               PIRACK_FAILOVER_SSH_KEY=str(ROOT / ".rack" / "id_ed25519"),
+               PIRACK_FAILOVER_SSH_KEY=str(KEY),
                PIRACK_FAILOVER_VICTIMS="e2e-c1-worker1,e2e-c1-worker2")
     proc = subprocess.run(["pytest", "-q", "-s", "-p", "no:cacheprovider", "tests/integration/test_failover.py"],
                           cwd=ROOT, env=env, capture_output=True, text=True, check=False)

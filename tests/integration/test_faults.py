@@ -1,0 +1,265 @@
+"""The faults a real rack meets, on a simulated rack of one master and two workers.
+
+Each test cuts something the way it fails on a Pi rack (power, network, the
+engine, SSH, the disk under redis), watches the coin-miner's ``hashes``
+counter through the webui while it happens, and checks the rack recovers:
+by itself where a Pi rack must (power back, network back), with the next
+``site.yml`` where an operator would run it. Every test is bounded in time,
+undoes its fault in ``finally`` and prints what it measured for
+BENCHMARKS.md ("fault <name>: ...").
+
+The rack is shared by the tests of this file, which run in file order. It
+takes about 15 minutes in all: `make faults` runs the whole file on a rack of
+its own. The two cheapest (marked ``cheap``) also run in `make test`, on the
+e2e test's rack, which hands it over through ``PIRACK_FAULTS_RACK`` (a JSON
+object with the keys of ``OWN_RACK`` below) so no second rack is built.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+
+import pytest
+from rackkit import (
+    APP,
+    ROOT,
+    Manager,
+    Sampler,
+    changed_hosts,
+    controller_docker,
+    decreases,
+    hash_rate,
+    read_hashes,
+    recap,
+    simulated_rack,
+    wait_for,
+)
+from rackkit import run as run_in
+
+WORK = ROOT / "build" / "faults"
+# The rack this file builds for itself (make faults).
+OWN_RACK = {
+    "name": "faults",
+    "prefix": "10.99.8",
+    "ssh_port_base": 3100,
+    "inventory": str(WORK / "hosts.yml"),
+    "key": str(WORK / "state" / "id_ed25519"),
+}
+GIVEN = json.loads(os.environ.get("PIRACK_FAULTS_RACK") or "null")
+RACK = GIVEN or OWN_RACK
+MASTER = f"{RACK['name']}-c1-master"
+WORKERS = (f"{RACK['name']}-c1-worker1", f"{RACK['name']}-c1-worker2")
+WEBUI = f"http://{RACK['prefix']}.10:8000"
+SITE_VARS = {"pirack_benchmark": False, "coinminer_workers": 2}
+AOF_WINDOW_SECONDS = 1.0  # appendfsync everysec, coinminer/redis/redis.conf
+RECOVERY_TIMEOUT = 180.0
+PARTITION_SECONDS = 60.0
+run = partial(run_in, logs=WORK)
+
+
+def ssh_port(board: str) -> int:
+    """The board's SSH port on the controller: base + 10 × cluster (+ worker number)."""
+    index = 0 if board == MASTER else int(board.rsplit("worker", 1)[1])
+    return RACK["ssh_port_base"] + 10 + index
+
+
+def board(name: str) -> Manager:
+    """Docker on a board over SSH, as an operator would run it."""
+    return Manager(f"pi@127.0.0.1:{ssh_port(name)}", RACK["key"])
+
+
+def on_board(name: str, *argv: str, timeout: float = 60) -> str:
+    """A root command inside a board (through its container, so it works while SSH does not)."""
+    done = subprocess.run(["docker", "exec", name, *argv], capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    assert done.returncode == 0, f"{' '.join(argv)} on {name}: {done.stderr.strip()}"
+    return done.stdout
+
+
+def ssh_answers(name: str) -> bool:
+    probe = subprocess.run([*board(name).ssh, "true"], capture_output=True, timeout=20, check=False)
+    return probe.returncode == 0
+
+
+def tasks_settled(manager: Manager, service: str, replicas: int) -> bool:
+    """Exactly ``replicas`` tasks run and none more is wanted: no extra copies."""
+    out = manager.docker("service", "ps", f"{APP}_{service}", "--filter", "desired-state=running",
+                         "--format", "{{.Node}} {{.CurrentState}}")
+    lines = [line.split() for line in out.splitlines() if line.strip()]
+    return len(lines) == replicas and all(parts[1:2] == ["Running"] for parts in lines)
+
+
+@contextmanager
+def watching_counter() -> Iterator[Sampler]:
+    """Sample the counter for the length of the block; it must never go down."""
+    sampler = Sampler(WEBUI)
+    sampler.start()
+    try:
+        yield sampler
+    finally:
+        sampler.stop()
+    assert not decreases(sampler.samples), f"hashes went down: {decreases(sampler.samples)}"
+
+
+@pytest.fixture(scope="module", name="rack")
+def fixture_rack():
+    if GIVEN:
+        yield {}
+        return
+    settings = {"sim_rack_name": RACK["name"], "sim_rack_subnet": f"{RACK['prefix']}.0/24",
+                "sim_rack_ssh_port_base": RACK["ssh_port_base"], "sim_rack_workers": 2,
+                "sim_rack_master_memory_mb": 2048, "sim_rack_inventory": RACK["inventory"],
+                "sim_rack_state_dir": os.path.dirname(RACK["key"])}
+    with simulated_rack(settings, WORK, "faults") as timings:
+        _, timings["site_first"], _ = run("ansible-playbook", "site.yml", "-i", RACK["inventory"], extra=SITE_VARS)
+        yield timings
+
+
+@pytest.mark.cheap
+def test_engine_restart_on_a_worker(rack):
+    """e. The engine restarts on a worker: its tasks are back within a bounded time."""
+    manager = board(MASTER)
+    victim = WORKERS[0]
+    before = sorted(manager.running_tasks("rng"))
+    assert victim in before, f"rng is global and should run on {victim}: {before}"
+    with watching_counter():
+        start = time.monotonic()
+        on_board(victim, "systemctl", "restart", "docker", timeout=120)
+        wait_for(f"rng running on {victim} again", lambda: victim in manager.running_tasks("rng"),
+                 RECOVERY_TIMEOUT, interval=1)
+        took = time.monotonic() - start
+        wait_for("webui counts", lambda: hash_rate(WEBUI, 3) > 0, RECOVERY_TIMEOUT)
+    rack["engine_restart_recovery"] = took
+    print(f"\nfault engine-restart: {victim}'s tasks back {took:.1f}s after `systemctl restart docker`")
+    assert sorted(manager.running_tasks("rng")) == before
+
+
+def test_master_power_cut_and_back(rack):
+    """a. The master loses power (SIGKILL, no clean shutdown) and gets it back:
+    the app comes back by itself, the counter loses at most the AOF window,
+    the next site.yml converges and the one after changes nothing."""
+    rate = hash_rate(WEBUI, 5)
+    assert rate > 0, "the app mines nothing before the power cut"
+    acknowledged = wait_for("webui answers", lambda: read_hashes(WEBUI), 30)
+    controller_docker("kill", "--signal", "KILL", MASTER)
+    cut = time.monotonic()
+    try:
+        controller_docker("start", MASTER)
+        back = wait_for("webui answers after the power cut", lambda: read_hashes(WEBUI), RECOVERY_TIMEOUT, 1)
+        answered = time.monotonic() - cut
+        later = wait_for("mining resumes", lambda: (read_hashes(WEBUI) or 0) > int(back) or None,
+                         RECOVERY_TIMEOUT, 1)
+        resumed = time.monotonic() - cut
+    finally:
+        controller_docker("start", MASTER)  # a no-op when it already runs
+    allowed = math.ceil(rate * AOF_WINDOW_SECONDS)
+    lost = max(0, int(acknowledged) - int(back))
+    rack["master_power_cut_resumed"] = resumed
+    print(f"\nfault master-power-cut: webui back after {answered:.1f}s, mining after {resumed:.1f}s; "
+          f"{acknowledged} hashes acknowledged, {back} after ({lost} lost, {allowed} allowed); then {later}")
+    assert lost <= allowed, f"{lost} acknowledged hashes lost; the AOF window allows {allowed}"
+
+    wait_for("SSH on the master", lambda: ssh_answers(MASTER), RECOVERY_TIMEOUT, 2)
+    out, rack["site_after_power_cut"], _ = run("ansible-playbook", "site.yml", "-i", RACK["inventory"],
+                                               extra=SITE_VARS)
+    hosts = recap(out)
+    assert all(h["failed"] == 0 and h["unreachable"] == 0 for h in hosts.values()), hosts
+    again, _, _ = run("ansible-playbook", "site.yml", "-i", RACK["inventory"], extra=SITE_VARS)
+    assert not changed_hosts(again), f"the run after recovery changed: {changed_hosts(again)}"
+
+
+def test_network_partition_of_a_worker(rack):
+    """c. A worker is cut off from the rack network for a minute, then back:
+    its tasks run elsewhere within a bounded time, no extra replicas remain
+    once it returns, and the counter never decreases."""
+    manager = board(MASTER)
+    replicas = manager.replicas("worker")
+    placed = manager.running_tasks("worker")
+    victim = next((w for w in WORKERS if w in placed), WORKERS[-1])
+    with watching_counter():
+        controller_docker("network", "disconnect", RACK["name"], victim)
+        cut = time.monotonic()
+        try:
+            def moved() -> bool:
+                nodes = manager.running_tasks("worker")
+                return len(nodes) == replicas and victim not in nodes
+
+            wait_for(f"miners running without {victim}", moved, RECOVERY_TIMEOUT, interval=2)
+            moved_after = time.monotonic() - cut
+            time.sleep(max(0.0, PARTITION_SECONDS - (time.monotonic() - cut)))
+        finally:
+            controller_docker("network", "connect", "--ip", f"{RACK['prefix']}.1{victim[-1]}", RACK["name"], victim)
+        healed = time.monotonic()
+        wait_for(f"{victim} ready again", lambda: victim in manager.ready_nodes(), RECOVERY_TIMEOUT, 2)
+        wait_for(f"exactly {replicas} miners", lambda: tasks_settled(manager, "worker", replicas),
+                 RECOVERY_TIMEOUT, 2)
+        settled = time.monotonic() - healed
+        assert hash_rate(WEBUI, 5) > 0, "not mining after the partition healed"
+    print(f"\nfault partition: {victim}'s miners ran elsewhere after {moved_after:.1f}s; "
+          f"{settled:.1f}s after the network came back it was ready with {replicas} miners, no extra")
+
+
+@pytest.mark.cheap
+def test_truncated_aof(rack):
+    """g. Power cut mid-write leaves a torn record at the end of the AOF:
+    redis starts anyway and the loss stays within the window."""
+    manager = board(MASTER)
+    rate = hash_rate(WEBUI, 5)
+    acknowledged = wait_for("webui answers", lambda: read_hashes(WEBUI), 30)
+    manager.docker("service", "scale", "--detach=false", f"{APP}_redis=0")
+    try:
+        # The last record of the newest incremental AOF loses its end, as a
+        # write cut by power loss would leave it.
+        script = ("set -e; f=$(ls -1 /data/appendonlydir/*.incr.aof | sort -V | tail -1); "
+                  "size=$(stat -c %s \"$f\"); truncate -s $((size - 5)) \"$f\"; echo \"$f $size\"")
+        torn = manager.docker("run", "--rm", "-v", f"{APP}_redis-data:/data", "debian:bookworm",
+                              "sh", "-c", script).strip()
+    finally:
+        manager.docker("service", "scale", "--detach=false", f"{APP}_redis=1")
+    back = wait_for("redis back behind the webui", lambda: read_hashes(WEBUI), RECOVERY_TIMEOUT, 1)
+    allowed = math.ceil(rate * AOF_WINDOW_SECONDS)
+    lost = max(0, int(acknowledged) - int(back))
+    print(f"\nfault truncated-aof: cut 5 bytes off {torn}; {acknowledged} acknowledged, {back} after "
+          f"({lost} lost, {allowed} allowed)")
+    assert lost <= allowed
+    assert hash_rate(WEBUI, 5) > 0, "mining did not resume"
+
+
+def test_worker_power_cut_and_ssh_drop_during_site(rack):
+    """b + h. During a site.yml run one worker loses power and another one's
+    sshd restarts: the run reports the dead board unreachable and finishes
+    the others; once it is back, the next run converges."""
+    dead, dropped = WORKERS[1], WORKERS[0]
+    proc = subprocess.Popen(["ansible-playbook", "site.yml", "-i", RACK["inventory"], "-e", json.dumps(SITE_VARS)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                                     ANSIBLE_NOCOLOR="1"))
+    try:
+        time.sleep(20)
+        on_board(dropped, "sh", "-c", "systemctl restart ssh; pkill -f 'sshd: pi' || true")
+        time.sleep(10)
+        controller_docker("kill", "--signal", "KILL", dead)
+        out, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        controller_docker("start", dead)
+    (WORK / "site-during-faults.log").write_text(out)
+    hosts = recap(out)
+    assert proc.returncode != 0, "site.yml reported success with a board powered off"
+    assert hosts[dead]["unreachable"] > 0, hosts
+    assert hosts[MASTER]["failed"] == 0 and hosts[MASTER]["unreachable"] == 0, hosts
+
+    wait_for(f"SSH on {dead}", lambda: ssh_answers(dead), RECOVERY_TIMEOUT, 2)
+    again, took, _ = run("ansible-playbook", "site.yml", "-i", RACK["inventory"], extra=SITE_VARS)
+    hosts = recap(again)
+    assert all(h["failed"] == 0 and h["unreachable"] == 0 for h in hosts.values()), hosts
+    print(f"\nfault worker-power-cut+ssh-drop: the run reported {dead} unreachable; the next run "
+          f"converged in {took:.1f}s")
