@@ -177,16 +177,14 @@ diff:
   type: dict
 """
 
-import traceback
+import re
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import AppSpecError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize, show
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (
-    DockerException,
     client_from_module,
     docker_argument_spec,
-    one_line,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     core_api_from_module,
@@ -200,26 +198,46 @@ try:
 except ImportError:  # pragma: no cover - PyYAML comes with Ansible on the controller
     HAS_YAML = False
 
+# A day: longer than any rollout of a rack, and far below where the deadline
+# arithmetic of the poll loop would overflow.
+MAX_WAIT_TIMEOUT = 86400
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
-def load_spec(module: AnsibleModule) -> Any:
+
+def load_spec(params: dict[str, Any]) -> Any:
     """The raw spec: the mapping given, or the file at the path given."""
-    spec = module.params["spec"]
+    spec = params["spec"]
     if isinstance(spec, dict):
         return spec
     if not isinstance(spec, str):
-        module.fail_json(msg=f"spec: expected a mapping or a file path, got {type(spec).__name__}")
+        raise AppError(f"spec: expected a mapping or a file path, got {type(spec).__name__}")
     # Relative to where the module runs; a leading ~ is not expanded (the
     # roles pass the spec as a mapping read on the controller).
-    path = spec
     if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML (python3-yaml) to read a spec file"))
+        raise AppError(missing_required_lib("PyYAML (python3-yaml) to read a spec file"))
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(spec, encoding="utf-8") as handle:
             return yaml.safe_load(handle)
     except OSError as exc:
-        module.fail_json(msg=f"spec: cannot read {path}: {exc.strerror}")
+        raise AppError(f"spec: cannot read {spec}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        module.fail_json(msg=f"spec: {path} is not valid YAML: {exc}")
+        raise AppError(f"spec: {spec} is not valid YAML: {' '.join(str(exc).split())}") from exc
+    except UnicodeDecodeError as exc:
+        raise AppError(f"spec: {spec} is not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+    except (ValueError, RecursionError) as exc:
+        # An embedded NUL in the path, an integer past Python's digit limit,
+        # nesting deeper than the parser's stack.
+        raise AppError(f"spec: cannot load {show(spec)}: {' '.join(str(exc).split()) or type(exc).__name__}") from exc
+
+
+def check_options(params: dict[str, Any]) -> None:
+    """The module's own options that the argument spec cannot bound."""
+    timeout = params["wait_timeout"]
+    if not 0 <= timeout <= MAX_WAIT_TIMEOUT:
+        raise AppError(f"wait_timeout: expected seconds between 0 and {MAX_WAIT_TIMEOUT}, got {show(timeout)}")
+    if params["orchestrator"] != "swarm" and not _NAMESPACE.fullmatch(params["namespace"]):
+        raise AppError(f"namespace: expected a Kubernetes namespace name (lowercase letters, digits and '-'), "
+                       f"got {show(params['namespace'])}")
 
 
 def diff_of(actions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -228,35 +246,20 @@ def diff_of(actions: list[dict[str, Any]]) -> dict[str, Any]:
             "after": {a["service"]: a["after"] for a in actions if a["after"] is not None}}
 
 
-def run(module: AnsibleModule, model: dict[str, Any]) -> dict[str, Any]:
-    """Apply ``model`` with the orchestrator the module was asked for."""
-    params = module.params
-    if params["orchestrator"] == "swarm":
-        from ansible_collections.pirack.cluster.plugins.module_utils.app_swarm import SwarmApp, SwarmAppError
+def driver_for(module: AnsibleModule) -> Any:
+    """The driver of the orchestrator the module was asked for, connected."""
+    if module.params["orchestrator"] == "swarm":
+        from ansible_collections.pirack.cluster.plugins.module_utils.app.swarm import SwarmDriver
 
-        client = client_from_module(module)
-        try:
-            return SwarmApp(client, module.check_mode).apply(
-                model, params["state"], params["wait"], params["wait_timeout"])
-        except SwarmAppError as exc:
-            module.fail_json(msg=str(exc), actions=[])
-        except DockerException as exc:
-            module.fail_json(msg=f"Docker engine: {one_line(exc)}", exception=traceback.format_exc())
-        finally:
-            client.close()
-    from ansible_collections.pirack.cluster.plugins.module_utils.app_k8s import K8sApp, K8sAppError
+        return SwarmDriver(client_from_module(module), module.check_mode)
+    from ansible_collections.pirack.cluster.plugins.module_utils.app.k8s import K8sDriver
 
-    core = core_api_from_module(module)
-    try:
-        return K8sApp(core, params["namespace"], module.check_mode, params["request_timeout"]).apply(
-            model, params["state"], params["wait"], params["wait_timeout"])
-    except K8sAppError as exc:
-        module.fail_json(msg=str(exc), exception=traceback.format_exc())
-    return {}  # not reached: fail_json exits
+    return K8sDriver(core_api_from_module(module), module.check_mode, namespace=module.params["namespace"],
+                     request_timeout=module.params["request_timeout"])
 
 
 def main() -> None:
-    """Entry point."""
+    """Entry point: validate everything, then connect, plan and act."""
     module = AnsibleModule(
         argument_spec=docker_argument_spec(**k8s_argument_spec(
             spec={"type": "raw", "required": True},
@@ -271,12 +274,19 @@ def main() -> None:
         )),
         supports_check_mode=True,
     )
+    params = module.params
     try:
-        model = normalize(load_spec(module), module.params["overrides"],
-                          module.params["image_tag"], module.params["registry"])
-    except AppSpecError as exc:
-        module.fail_json(msg=str(exc), errors=exc.errors)
-    result = run(module, model)
+        check_options(params)
+        model = normalize(load_spec(params), params["overrides"], params["image_tag"], params["registry"])
+        driver = driver_for(module)
+        try:
+            result = driver.apply(model, params["state"], params["wait"], params["wait_timeout"])
+        finally:
+            close = getattr(driver.client, "close", None)
+            if close is not None:
+                close()
+    except AppError as exc:
+        module.fail_json(msg=str(exc), errors=exc.errors, actions=[])
     actions = result["actions"]
     module.exit_json(
         changed=result["changed"],

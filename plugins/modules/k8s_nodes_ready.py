@@ -75,7 +75,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import 
     node_summary,
     readiness_problems,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.k8s.waiter import wait_for  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for  # noqa: E402
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     api_error_text,
     k8s_client,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.k8s.waiter import wait_for
+from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for
 
 ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"

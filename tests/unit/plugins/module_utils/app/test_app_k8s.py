@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.pirack.cluster.plugins.module_utils import app_k8s
-from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s as app_k8s
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client
 from app_api import AppApi, status
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[5]
 NS = "coinminer"
 
 
@@ -37,8 +37,8 @@ def core(api: AppApi, tmp_path: Path) -> Any:
     return client.connect(str(api.kubeconfig(tmp_path)), None)
 
 
-def k8s(core: Any, check_mode: bool = False, **kwargs: Any) -> app_k8s.K8sApp:
-    return app_k8s.K8sApp(core, NS, check_mode, sleep=0.01, **kwargs)
+def k8s(core: Any, check_mode: bool = False, **kwargs: Any) -> app_k8s.K8sDriver:
+    return app_k8s.K8sDriver(core, check_mode, namespace=NS, **kwargs)
 
 
 # ----------------------------------------------------------------- rendering
@@ -257,8 +257,8 @@ def test_services_left_out_of_the_spec_are_pruned_and_absent_keeps_claims(api: A
 def test_a_rollout_that_never_finishes_fails_with_the_kubelets_reason(api: AppApi, core: Any) -> None:
     api.ready = False
     ticks = iter(range(0, 1000, 5))
-    with pytest.raises(app_k8s.K8sAppError) as info:
-        k8s(core, clock=lambda: float(next(ticks)), sleeper=lambda _s: None).apply(
+    with pytest.raises(AppError) as info:
+        k8s(core, clock=lambda: float(next(ticks)), sleep=lambda _s: None).apply(
             coinminer(image_tag="nope"), "present", wait=True, timeout=20)
     message = str(info.value)
     assert message.startswith("rollout not complete: hasher: 0 of 1 pods available (1 updated) after 20s")
@@ -278,5 +278,5 @@ def test_api_errors_become_one_line(api: AppApi, core: Any, monkeypatch: pytest.
         return original(method, path, query, body)
 
     monkeypatch.setattr(api, "handle", conflict)
-    with pytest.raises(app_k8s.K8sAppError, match=r'^Kubernetes API: 409 Operation cannot be fulfilled'):
+    with pytest.raises(AppError, match=r'^Kubernetes API: 409 Operation cannot be fulfilled'):
         k8s(core).apply(coinminer(overrides={"worker": {"replicas": 3}}), "present", wait=False, timeout=5)

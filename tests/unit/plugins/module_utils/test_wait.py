@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.pirack.cluster.plugins.module_utils.k8s.waiter import wait_for
+from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for
 
 
 class FakeClock:

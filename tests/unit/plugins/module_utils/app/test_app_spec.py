@@ -8,15 +8,16 @@ import os
 
 import pytest
 import yaml
-from ansible_collections.pirack.cluster.plugins.module_utils import app_spec
-from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import AppSpecError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app import spec as app_spec
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import with_tag
 
-ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..")
 MINIMAL = {"name": "demo", "services": {"web": {"image": "pirack/web:1"}}}
 
 
 def errors_of(spec: object, **kwargs: object) -> list[str]:
-    with pytest.raises(AppSpecError) as info:
+    with pytest.raises(AppError) as info:
         normalize(spec, **kwargs)
     return info.value.errors
 
@@ -102,7 +103,7 @@ def test_all_errors_come_at_once() -> None:
 
 
 def test_error_message_of_the_exception_lists_every_problem() -> None:
-    with pytest.raises(AppSpecError, match=r"^invalid app spec: services.web.mode: .*; services.web.replicas: "):
+    with pytest.raises(AppError, match=r"^invalid app spec: services.web.mode: .*; services.web.replicas: "):
         normalize(with_service(mode="x", replicas=-1))
 
 
@@ -166,28 +167,10 @@ def test_override_errors(overrides: object, expected: str) -> None:
     ("10.0.0.1:5000/x/y:latest@sha256:abc", "v2", "10.0.0.1:5000", "10.0.0.1:5000/x/y:latest@sha256:abc"),
 ])
 def test_image_tag_and_registry_rewrite_images(image: str, tag: str, registry: str, expected: str) -> None:
-    assert app_spec.retag(image, tag, registry) == expected
+    assert with_tag(image, tag, registry) == expected
 
 
 def test_normalize_applies_tag_and_registry_to_every_service() -> None:
     spec = {"name": "demo", "services": {"a": {"image": "x/a:1"}, "b": {"image": "x/b"}}}
     model = normalize(spec, image_tag="v9", registry="10.0.0.1:5000")
     assert [s["image"] for s in model["services"].values()] == ["10.0.0.1:5000/x/a:v9", "10.0.0.1:5000/x/b:v9"]
-
-
-def test_comparable_drops_only_what_the_orchestrator_cannot_report() -> None:
-    web = normalize(with_service(ports=[{"port": 80}, {"port": 81, "published": 8081}],
-                                 volumes=[{"name": "d", "path": "/d"}]))["services"]["web"]
-    view = app_spec.comparable(web, drop_unpublished_ports=True, drop_volume_size=True)
-    assert view["ports"] == [{"port": 81, "published": 8081, "protocol": "tcp"}]
-    assert view["volumes"] == [{"name": "d", "path": "/d", "size": None}]
-    assert web["volumes"][0]["size"] == "1Gi", "the model itself is untouched"
-
-
-def test_removal_order_stops_the_writers_before_the_store() -> None:
-    def removal(name: str, volumes: list) -> dict:
-        return {"service": name, "action": "remove", "before": {"volumes": volumes}, "after": None}
-
-    removals = [removal("worker", []), removal("redis", [{"name": "data"}]), removal("hasher", []),
-                {"service": "ghost", "action": "remove", "before": None, "after": None}]
-    assert [a["service"] for a in app_spec.removal_order(removals)] == ["ghost", "hasher", "worker", "redis"]

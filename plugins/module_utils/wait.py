@@ -1,6 +1,6 @@
 # Copyright: pirack.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one poll loop the Kubernetes modules wait with.
+"""The one poll loop: the app drivers and the Kubernetes modules wait with it.
 
 It reads a monotonic clock, so a controller whose wall clock is stepped by
 NTP mid-wait (common right after a Pi rack boots) neither waits forever nor

@@ -8,10 +8,11 @@ import copy
 import json
 import os
 
-from ansible_collections.pirack.cluster.plugins.module_utils import app_swarm
-from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app import swarm as app_swarm
+from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import plan
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "app")
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "app")
 
 SPEC = {
     "name": "apptest",
@@ -39,6 +40,13 @@ def fixture(name: str) -> dict:
 
 def model() -> dict:
     return normalize(copy.deepcopy(SPEC))
+
+
+def swarm_plan(m: dict, live: dict, state: str) -> list:
+    """The one planner fed as the Swarm driver feeds it: inspected services
+    read back, compared with what the engine can report of the model."""
+    views = {name: app_swarm.read_service(m["name"], obj["Spec"]) for name, obj in live.items()}
+    return plan(m, views, state, app_swarm.desired_view)
 
 
 def test_replicated_service_renders_field_by_field() -> None:
@@ -85,7 +93,7 @@ def test_engine_answer_with_its_defaults_reads_back_unchanged() -> None:
     live = fixture("swarm-service-web.json")
     view = app_swarm.read_service("apptest", live["Spec"])
     assert view == app_swarm.desired_view(model()["services"]["web"])
-    assert app_swarm.plan({"name": "apptest", "services": {"web": model()["services"]["web"]}},
+    assert swarm_plan({"name": "apptest", "services": {"web": model()["services"]["web"]}},
                           {"web": live}, "present") == []
 
 
@@ -95,7 +103,7 @@ def test_plan_creates_updates_recreates_and_prunes() -> None:
     live_old = copy.deepcopy(live_web)
     live_old["Spec"]["Name"] = "apptest_old"
     m["services"]["web"]["image"] = "pirack/app-test:v2"
-    actions = app_swarm.plan(m, {"web": live_web, "old": live_old}, "present")
+    actions = swarm_plan(m, {"web": live_web, "old": live_old}, "present")
     by_service = {a["service"]: a for a in actions}
     assert {s: a["action"] for s, a in by_service.items()} == {"echo": "create", "web": "update", "old": "remove"}
     assert by_service["web"]["before"]["image"] == "pirack/app-test:v1"
@@ -104,14 +112,14 @@ def test_plan_creates_updates_recreates_and_prunes() -> None:
 
     m["services"]["web"]["image"] = "pirack/app-test:v1"
     m["services"]["web"].update(mode="global", replicas=None)
-    assert [a["action"] for a in app_swarm.plan(m, {"web": live_web}, "present") if a["service"] == "web"] == [
+    assert [a["action"] for a in swarm_plan(m, {"web": live_web}, "present") if a["service"] == "web"] == [
         "recreate"]
 
 
 def test_plan_for_absent_removes_every_service_of_the_app() -> None:
-    actions = app_swarm.plan(model(), {"web": fixture("swarm-service-web.json")}, "absent")
+    actions = swarm_plan(model(), {"web": fixture("swarm-service-web.json")}, "absent")
     assert [(a["service"], a["action"]) for a in actions] == [("web", "remove")]
-    assert app_swarm.plan(model(), {}, "absent") == []
+    assert swarm_plan(model(), {}, "absent") == []
 
 
 def node(labels: dict, state: str = "ready", availability: str = "active") -> dict:
@@ -166,7 +174,7 @@ def test_rollout_failure_reports_each_reason_once_newest_first() -> None:
     assert status["problems"] == [
         "pending: no suitable node (scheduling constraints not satisfied on 2 nodes)",
         "rejected: No such image: pirack/app-test:nope (2 tasks)"]
-    message = app_swarm._failure("apptest", "web", status, "the update stopped")
+    message = app_swarm.failure("apptest", "web", status, "the update stopped")
     assert message == ("service apptest_web: the update stopped, 0 of 1 tasks running the current spec; "
                        "update: update paused due to failure or early termination; "
                        "pending: no suitable node (scheduling constraints not satisfied on 2 nodes); "

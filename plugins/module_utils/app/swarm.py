@@ -1,9 +1,9 @@
 # Copyright: pirack.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""An app spec on Docker Swarm: render, read back, apply, wait.
+"""The app engine's Docker Swarm driver: render, read back, act, wait.
 
 Rendering and reading back are pure functions over Engine API dicts, so the
-unit tests check them field by field without an engine. ``SwarmApp`` does
+unit tests check them field by field without an engine. ``SwarmDriver`` does
 the I/O through the low-level API of the Docker SDK, whose service calls are
 the same in Debian's python3-docker 5.0.3 and in 7.2.
 
@@ -15,16 +15,17 @@ ingress routing mesh needs IPVS too.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import (
-    comparable,
-    empty_service,
-    format_size,
-    parse_size,
-    removal_order,
-)
+from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, comparable, empty_service
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, format_size, parse_size
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import DockerException, one_line
+
+try:
+    from docker.errors import APIError, NotFound
+    from requests.exceptions import RequestException
+except ImportError:  # pragma: no cover - client_from_module reports the missing SDK first
+    APIError = NotFound = RequestException = DockerException  # type: ignore[misc,assignment]
 
 LABEL_APP = "pirack.app"
 LABEL_SERVICE = "pirack.service"
@@ -33,8 +34,6 @@ NODE_LABELS = {"role": "pirack.role", "model": "pirack.model", "cluster": "pirac
 _PLACEMENT_OF_LABEL = {label: key for key, label in NODE_LABELS.items()}
 # Update states after which the engine will not finish a rollout by itself.
 FAILED_UPDATE_STATES = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
-# Task states that will never turn into "running".
-TERMINAL_TASK_STATES = ("complete", "shutdown", "failed", "rejected", "orphaned", "remove")
 
 
 def service_name(app: str, service: str) -> str:
@@ -150,33 +149,6 @@ def desired_view(service: dict[str, Any]) -> dict[str, Any]:
     return comparable(service, drop_unpublished_ports=True, drop_volume_size=True)
 
 
-def plan(model: dict[str, Any], current: dict[str, dict[str, Any]], state: str) -> list[dict[str, Any]]:
-    """The actions that take the swarm from ``current`` to the model.
-
-    ``current`` maps our service names to their inspected Engine API dicts.
-    Services of the app that the spec no longer has are removed, so the
-    spec is the whole truth about the app. A change of mode recreates the
-    service: Swarm refuses to turn a replicated service into a global one.
-    """
-    app = model["name"]
-    wanted = model["services"] if state == "present" else {}
-    actions = []
-    for name, service in wanted.items():
-        after = desired_view(service)
-        live = current.get(name)
-        if live is None:
-            actions.append({"service": name, "action": "create", "before": None, "after": after})
-            continue
-        before = read_service(app, live["Spec"])
-        if before != after:
-            action = "recreate" if before["mode"] != after["mode"] else "update"
-            actions.append({"service": name, "action": action, "before": before, "after": after})
-    removals = [{"service": name, "action": "remove",
-                 "before": read_service(app, current[name]["Spec"]), "after": None}
-                for name in set(current) - set(wanted)]
-    return actions + removal_order(removals)
-
-
 def eligible_nodes(nodes: list[dict[str, Any]], placement: dict[str, str]) -> int:
     """How many nodes a global service runs on: ready, active, labels matching."""
     count = 0
@@ -229,146 +201,8 @@ def rollout_status(live: dict[str, Any], tasks: list[dict[str, Any]], expected: 
     }
 
 
-class SwarmApp:
-    """Applies a normalized app to the swarm a ``docker.DockerClient`` manages."""
-
-    def __init__(self, client: Any, check_mode: bool = False,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.api = client.api
-        self.check_mode = check_mode
-        self.sleep = sleep
-        self.clock = clock
-
-    def ensure_manager(self) -> None:
-        """Fail early, and clearly, when the engine is not a swarm manager."""
-        swarm = self.api.info().get("Swarm") or {}
-        if not swarm.get("ControlAvailable"):
-            state = swarm.get("LocalNodeState") or "inactive"
-            raise SwarmAppError(
-                f"this Docker engine is not a swarm manager (swarm state: {state}); "
-                f"run the module on a manager node")
-
-    def current(self, app: str) -> dict[str, dict[str, Any]]:
-        """The app's live services, by spec service name."""
-        found = self.api.services(filters={"label": f"{LABEL_APP}={app}"})
-        return {s["Spec"]["Labels"].get(LABEL_SERVICE, s["Spec"]["Name"]): s for s in found}
-
-    def _network(self, app: str) -> Optional[dict[str, Any]]:
-        """The app network as the swarm (not this node's cache) knows it."""
-        from docker.errors import NotFound
-
-        try:
-            return self.api.inspect_network(network_name(app), scope="swarm")
-        except NotFound:
-            return None
-
-    def apply(self, model: dict[str, Any], state: str, wait: bool, timeout: int) -> dict[str, Any]:
-        """Bring the swarm to the model (state present) or remove the app (absent)."""
-        self.ensure_manager()
-        app = model["name"]
-        current = self.current(app)
-        actions = plan(model, current, state)
-        network = self._network(app)
-        network_change = (state == "present") == (network is None)
-        if self.check_mode:
-            return {"actions": actions, "changed": bool(actions) or network_change}
-        if state == "present" and network is None:
-            self.api.create_network(network_name(app), driver="overlay", attachable=True,
-                                    labels={LABEL_APP: app}, check_duplicate=True)
-        for act in actions:
-            name = act["service"]
-            if act["action"] in ("remove", "recreate"):
-                self.api.remove_service(current[name]["ID"])
-            if act["action"] in ("create", "recreate"):
-                self._create(render_service(app, name, model["services"][name]))
-            elif act["action"] == "update":
-                self._update(current[name], render_service(app, name, model["services"][name]))
-        if wait and state == "present":
-            self.wait(model, [a["service"] for a in actions if a["action"] != "remove"], timeout)
-        if state == "absent" and network is not None:
-            self._remove_network(network["Id"], timeout if wait else 0)
-        return {"actions": actions, "changed": bool(actions) or network_change}
-
-    def _create(self, spec: dict[str, Any]) -> None:
-        self.api.create_service(task_template=spec["TaskTemplate"], name=spec["Name"], labels=spec["Labels"],
-                                mode=spec["Mode"], update_config=spec["UpdateConfig"],
-                                endpoint_spec=spec["EndpointSpec"])
-
-    def _update(self, live: dict[str, Any], spec: dict[str, Any]) -> None:
-        # The whole spec is sent (fetch_current_spec=False): the new template
-        # replaces the old one and nothing of the old spec is merged in.
-        # ForceUpdate is bumped so every change rolls new tasks: the engine
-        # keeps an old task when only its placement or published ports
-        # changed and its node still qualifies, which would leave the old
-        # ports bound and the service never on its current template.
-        template = dict(spec["TaskTemplate"])
-        template["ForceUpdate"] = int((live["Spec"].get("TaskTemplate") or {}).get("ForceUpdate") or 0) + 1
-        self.api.update_service(live["ID"], live["Version"]["Index"], task_template=template,
-                                name=spec["Name"], labels=spec["Labels"], mode=spec["Mode"],
-                                update_config=spec["UpdateConfig"], endpoint_spec=spec["EndpointSpec"],
-                                fetch_current_spec=False)
-
-    def _remove_network(self, network_id: str, timeout: int) -> None:
-        """Remove the app network, then (when waiting) see it gone from this node.
-
-        The swarm refuses while task containers are still attached, and once
-        it has dropped the network this node keeps its copy until the last
-        container stops (answering "not found" to a second removal). Waiting
-        for the copy to go makes a re-run find nothing to do.
-        """
-        from docker.errors import APIError, NotFound
-
-        deadline = self.clock() + timeout
-        removed = False
-        while True:
-            try:
-                if not removed:
-                    self.api.remove_network(network_id)
-                    removed = True
-                if timeout <= 0:
-                    return
-                self.api.inspect_network(network_id)
-            except NotFound:
-                return
-            except APIError as exc:
-                if "not found" in str(exc.explanation or ""):
-                    removed = True
-                elif self.clock() >= deadline:
-                    raise SwarmAppError(f"network {network_id} is still in use after "
-                                        f"{timeout}s: {exc.explanation or exc}") from exc
-            if self.clock() >= deadline:
-                return
-            self.sleep(1)
-
-    def wait(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
-        """Poll until every named service runs its current template everywhere."""
-        app = model["name"]
-        deadline = self.clock() + timeout
-        pending = list(names)
-        status: dict[str, Any] = {}
-        while pending:
-            nodes = self.api.nodes()
-            for name in list(pending):
-                service = model["services"][name]
-                live = self.api.inspect_service(service_name(app, name))
-                tasks = self.api.tasks(filters={"service": live["ID"]})
-                expected = (eligible_nodes(nodes, service["placement"]) if service["mode"] == "global"
-                            else service["replicas"])
-                status[name] = rollout_status(live, tasks, expected)
-                if status[name]["failed"]:
-                    raise SwarmAppError(_failure(app, name, status[name], "the update stopped"))
-                if status[name]["done"]:
-                    pending.remove(name)
-            if not pending:
-                return
-            if self.clock() >= deadline:
-                raise SwarmAppError("; ".join(_failure(app, n, status[n], f"not ready after {timeout}s")
-                                              for n in pending))
-            self.sleep(1)
-
-
-def _failure(app: str, name: str, status: dict[str, Any], why: str) -> str:
+def failure(app: str, name: str, status: dict[str, Any], why: str) -> str:
+    """One line on a rollout that failed or timed out, with the engine's reasons."""
     text = (f"service {service_name(app, name)}: {why}, {status['running']} of "
             f"{status['expected']} tasks running the current spec")
     if status["update_message"]:
@@ -378,5 +212,125 @@ def _failure(app: str, name: str, status: dict[str, Any], why: str) -> str:
     return text
 
 
-class SwarmAppError(Exception):
-    """The swarm could not be brought to the spec; the message says why."""
+class SwarmDriver(Driver):
+    """Applies a normalized app to the swarm a ``docker.DockerClient`` manages."""
+
+    errors = (DockerException, RequestException)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.api = self.client.api
+        self._network: Optional[dict[str, Any]] = None
+
+    def error_text(self, exc: BaseException) -> str:
+        return f"Docker engine: {one_line(exc)}"
+
+    def read(self, app: str) -> dict[str, Any]:
+        """The app's live services by spec service name; fails early, and
+        clearly, when the engine is not a swarm manager."""
+        swarm = self.api.info().get("Swarm") or {}
+        if not swarm.get("ControlAvailable"):
+            state = swarm.get("LocalNodeState") or "inactive"
+            raise AppError(f"this Docker engine is not a swarm manager (swarm state: {state}); "
+                           f"run the module on a manager node")
+        found = self.api.services(filters={"label": f"{LABEL_APP}={app}"})
+        return {s["Spec"]["Labels"].get(LABEL_SERVICE, s["Spec"]["Name"]): s for s in found}
+
+    def view(self, app: str, live: dict[str, Any]) -> dict[str, Any]:
+        return read_service(app, live["Spec"])
+
+    def desired(self, service: dict[str, Any]) -> dict[str, Any]:
+        return desired_view(service)
+
+    def prepare(self, app: str, state: str) -> bool:
+        """The app network, as the swarm (not this node's cache) knows it."""
+        try:
+            self._network = self.api.inspect_network(network_name(app), scope="swarm")
+        except NotFound:
+            self._network = None
+        if state == "present" and self._network is None and not self.check_mode:
+            self.api.create_network(network_name(app), driver="overlay", attachable=True,
+                                    labels={LABEL_APP: app}, check_duplicate=True)
+        return (state == "present") == (self._network is None)
+
+    def act(self, model: dict[str, Any], action: dict[str, Any], live: Optional[dict[str, Any]]) -> None:
+        app, name = model["name"], action["service"]
+        if action["action"] in ("remove", "recreate"):
+            self.api.remove_service(live["ID"])
+        if action["action"] == "remove":
+            return
+        spec = render_service(app, name, model["services"][name])
+        args = {"name": spec["Name"], "labels": spec["Labels"], "mode": spec["Mode"],
+                "update_config": spec["UpdateConfig"], "endpoint_spec": spec["EndpointSpec"]}
+        if action["action"] != "update":
+            self.api.create_service(task_template=spec["TaskTemplate"], **args)
+            return
+        # The whole spec is sent (fetch_current_spec=False): the new template
+        # replaces the old one and nothing of the old spec is merged in.
+        # ForceUpdate is bumped so every change rolls new tasks: the engine
+        # keeps an old task when only its placement or published ports
+        # changed and its node still qualifies, which would leave the old
+        # ports bound and the service never on its current template.
+        template = dict(spec["TaskTemplate"])
+        template["ForceUpdate"] = int((live["Spec"].get("TaskTemplate") or {}).get("ForceUpdate") or 0) + 1
+        self.api.update_service(live["ID"], live["Version"]["Index"], task_template=template,
+                                fetch_current_spec=False, **args)
+
+    def finish(self, app: str, state: str, timeout: float) -> None:
+        """Remove the app network, then (when waiting) see it gone from this node.
+
+        The swarm refuses while task containers are still attached, and once
+        it has dropped the network this node keeps its copy until the last
+        container stops (answering "not found" to a second removal). Waiting
+        for the copy to go makes a re-run find nothing to do.
+        """
+        if state != "absent" or self._network is None:
+            return
+        network_id = self._network["Id"]
+        removed = False
+
+        def gone() -> tuple[bool, Optional[APIError]]:
+            nonlocal removed
+            try:
+                if not removed:
+                    self.api.remove_network(network_id)
+                    removed = True
+                if timeout <= 0:
+                    return True, None
+                self.api.inspect_network(network_id)
+            except NotFound:
+                return True, None
+            except APIError as exc:
+                if "not found" not in str(exc.explanation or ""):
+                    return False, exc
+                removed = True
+            return False, None
+
+        done, refusal, _ = self.wait_for(gone, timeout)
+        if not done and refusal is not None:
+            raise AppError(f"network {network_id} is still in use after {timeout}s: "
+                           f"{refusal.explanation or refusal}")
+
+    def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
+        """Poll until every named service runs its current template everywhere."""
+        app = model["name"]
+        pending = list(names)
+        status: dict[str, Any] = {}
+
+        def probe() -> tuple[bool, list[str]]:
+            nodes = self.api.nodes() if pending else []
+            for name in list(pending):
+                service = model["services"][name]
+                live = self.api.inspect_service(service_name(app, name))
+                tasks = self.api.tasks(filters={"service": live["ID"]})
+                expected = (eligible_nodes(nodes, service["placement"]) if service["mode"] == "global"
+                            else service["replicas"])
+                status[name] = rollout_status(live, tasks, expected)
+                if status[name]["failed"]:
+                    raise AppError(failure(app, name, status[name], "the update stopped"))
+                if status[name]["done"]:
+                    pending.remove(name)
+            return not pending, pending
+
+        if not self.wait_for(probe, timeout)[0]:
+            raise AppError("; ".join(failure(app, n, status[n], f"not ready after {timeout}s") for n in pending))

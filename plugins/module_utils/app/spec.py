@@ -6,9 +6,10 @@ A spec is written by a person and rendered to two orchestrators (Docker Swarm
 and Kubernetes), so everything about it that can be wrong is caught here,
 once, with messages that name the service, the field and what was expected.
 The result is a *normalized model*: plain dicts with every field present and
-every quantity in one canonical form. The renderers (app_swarm, app_k8s) read
-live objects back into the same shape, so "is it already deployed?" is a
-plain equality test and the diff a user sees is in the words of the spec.
+every quantity in one canonical form. Each driver (app/swarm.py, app/k8s.py)
+reads live objects back into the same shape, so "is it already deployed?" is
+a plain equality test (app/plan.py) and the diff a user sees is in the words
+of the spec.
 
 Nothing here does I/O; docs/app-spec.md is the reference for the format.
 """
@@ -16,32 +17,49 @@ Nothing here does I/O; docs/app-spec.md is the reference for the format.
 from __future__ import annotations
 
 import copy
+import math
 import re
+from fractions import Fraction
 from typing import Any, Optional
 
+from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image, with_tag
 from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
 
 MODES = ("replicated", "global")
 PROTOCOLS = ("tcp", "udp")
 DEFAULT_VOLUME_SIZE = "1Gi"
 # Placement by the facts the collection's roles label nodes with; each
-# renderer maps these names to its orchestrator's node labels. Any other
+# driver maps these names to its orchestrator's node labels. Any other
 # placement key must be a full node label name and is used as written.
 PLACEMENT_KEYS = ("role", "model", "cluster")
 ROLES = ("master", "worker")
+# Upper bounds are the orchestrators' own: Kubernetes keeps replicas in an
+# int32 and both keep bytes and nano-CPUs in an int64. A value past them is
+# refused here, before anything is created, instead of by the API mid-apply.
+MAX_REPLICAS = 2**31 - 1
+MAX_BYTES = 2**63 - 1
+MAX_CPUS = 10**6
 
 # Service and app names become DNS names (swarm aliases, Kubernetes Service
-# names), so they follow RFC 1123 labels and start with a letter.
-_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# names), so they follow RFC 1123 labels and start with a letter. Patterns
+# are used with fullmatch: "$" would let a trailing newline through.
+_DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Node label keys and values as both Swarm and Kubernetes accept them.
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_QUANTITY = re.compile(r"([0-9]{1,30}(?:\.[0-9]{1,30})?)(Ki|Mi|Gi|Ti|k|M|G|T)?")
 _UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 # Largest unit first, binary before decimal, so 64Mi stays "64Mi".
 _FORMAT_UNITS = ("Ti", "Gi", "Mi", "Ki", "T", "G", "M", "k")
+# Docker's reference grammar (distribution/reference), part by part, so an
+# image the engine would refuse ("invalid reference format") fails here.
+_REGISTRY = re.compile(r"(localhost|\[[0-9A-Fa-f:]+\]|[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+                       r"(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*)(:[0-9]{1,5})?")
+_REPOSITORY = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+([+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
 
 APP_FIELDS = ("name", "services")
 SERVICE_FIELDS = ("image", "mode", "replicas", "ports", "env", "command", "args",
@@ -52,23 +70,50 @@ QUANTITY_FIELDS = ("cpus", "memory")
 VOLUME_FIELDS = ("name", "path", "size")
 
 
-class AppSpecError(ValueError):
-    """A spec is invalid; ``errors`` holds one line per problem found.
+class AppError(Exception):
+    """The one error of the app engine: a bad spec or option, or an
+    orchestrator that could not be brought to the spec.
 
-    All problems are collected before raising, so a person fixing a spec sees
-    every mistake at once instead of one per run.
+    ``errors`` holds one line per problem. A spec's problems are all
+    collected before raising, so a person fixing a spec sees every mistake
+    at once instead of one per run.
     """
 
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-        super().__init__("invalid app spec: " + "; ".join(errors))
+    def __init__(self, message: str, errors: Optional[list[str]] = None) -> None:
+        self.errors = errors or [message]
+        super().__init__(message)
+
+
+def spec_error(errors: list[str]) -> AppError:
+    """The error for an invalid spec, every problem in its message."""
+    return AppError("invalid app spec: " + "; ".join(errors), errors)
+
+
+def show(value: Any) -> str:
+    """A user's value as an error shows it: short, on one line, never raising.
+
+    repr escapes newlines; Python refuses to print integers of more than
+    4300 digits, and a message must never fail to be written.
+    """
+    try:
+        text = repr(value)
+    except ValueError:
+        return "an integer too long to print"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _describe(value: Any) -> str:
     """How a wrong value is shown in an error: its repr and YAML type."""
     kinds = {bool: "boolean", int: "integer", float: "number", str: "string",
              list: "list", dict: "mapping", type(None): "null"}
-    return f"{value!r} ({kinds.get(type(value), type(value).__name__)})"
+    return f"{show(value)} ({kinds.get(type(value), type(value).__name__)})"
+
+
+def _at(where: str, key: Any) -> str:
+    """Where a key of a user's mapping is: ``where.key``, or ``where[<repr>]``
+    for a key that is not a plain printable string."""
+    plain = isinstance(key, str) and key.isprintable() and key and " " not in key and len(key) <= 80
+    return f"{where}.{key}" if plain else f"{where}[{show(key)}]"
 
 
 class _Checker:
@@ -88,7 +133,7 @@ class _Checker:
         if fields is not None:
             for key in value:
                 if key not in fields:
-                    self.errors.append(f"{where}.{key}: unknown field; expected one of: {', '.join(fields)}")
+                    self.errors.append(f"{_at(where, key)}: unknown field; expected one of: {', '.join(fields)}")
         return value
 
     def items(self, where: str, value: Any, what: str) -> list:
@@ -100,20 +145,20 @@ class _Checker:
             return []
         return value
 
-    def integer(self, where: str, value: Any, low: int, high: Optional[int] = None) -> Optional[int]:
+    def integer(self, where: str, value: Any, low: int, high: int) -> Optional[int]:
         """An integer in range; digit strings pass because Ansible templates yield them."""
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 20:
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-                high is not None and value > high):
-            span = f"between {low} and {high}" if high is not None else f">= {low}"
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            too_big = isinstance(value, int) and value > high
+            span = f"between {low} and {high}" if high <= 65535 else f"<= {high}" if too_big else f">= {low}"
             self.fail(where, f"an integer {span}", value)
             return None
         return value
 
     def string(self, where: str, value: Any, pattern: Optional[re.Pattern] = None,
                expected: str = "a non-empty string") -> Optional[str]:
-        if not isinstance(value, str) or not value or (pattern is not None and not pattern.match(value)):
+        if not isinstance(value, str) or not value or (pattern is not None and not pattern.fullmatch(value)):
             self.fail(where, expected, value)
             return None
         return value
@@ -129,7 +174,7 @@ class _Checker:
         return list(value) or None
 
     def choice(self, where: str, value: Any, choices: tuple[str, ...]) -> Optional[str]:
-        if value not in choices:
+        if not isinstance(value, str) or value not in choices:
             self.fail(where, "one of " + ", ".join(choices), value)
             return None
         return value
@@ -140,17 +185,19 @@ def parse_size(value: Any) -> int:
 
     Kubernetes units are the only ones accepted: Docker's "64m" means MiB
     while Kubernetes' "64m" means milli-bytes, and guessing would be worse
-    than refusing.
+    than refusing. The arithmetic is exact (fractions, not floats), so a
+    size of many digits is either exactly right or refused.
     """
     if isinstance(value, bool):
         raise ValueError(value)
-    if isinstance(value, int) and value > 0:
-        return value
-    match = _QUANTITY.match(value) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(value)
-    size = float(match.group(1)) * _UNITS[match.group(2)]
-    if size <= 0 or size != int(size):
+    if isinstance(value, int):
+        size = Fraction(value)
+    else:
+        match = _QUANTITY.fullmatch(value) if isinstance(value, str) else None
+        if not match:
+            raise ValueError(value)
+        size = Fraction(match.group(1)) * _UNITS[match.group(2)]
+    if size.denominator != 1 or not 0 < size <= MAX_BYTES:
         raise ValueError(value)
     return int(size)
 
@@ -179,12 +226,20 @@ def parse_cpus(value: Any) -> float:
         except ValueError:
             raise ValueError(value) from None
         value = number / 1000 if milli else number
-    if not isinstance(value, (int, float)) or value <= 0:
+    if not isinstance(value, (int, float)) or not 0 < value <= MAX_CPUS or not math.isfinite(value):
         raise ValueError(value)
     millis = round(value * 1000)
     if millis <= 0:
         raise ValueError(value)
     return millis / 1000
+
+
+def check_image(image: str) -> None:
+    """Raise ValueError unless ``image`` is a reference Docker accepts."""
+    ref = parse_image(image)
+    if not ((ref.registry is None or _REGISTRY.fullmatch(ref.registry)) and _REPOSITORY.fullmatch(ref.repository)
+            and (ref.tag is None or _TAG.fullmatch(ref.tag)) and (ref.digest is None or _DIGEST.fullmatch(ref.digest))):
+        raise ValueError(image)
 
 
 def _quantities(check: _Checker, where: str, value: Any) -> dict[str, Any]:
@@ -196,7 +251,8 @@ def _quantities(check: _Checker, where: str, value: Any) -> dict[str, Any]:
         try:
             out["cpus"] = parse_cpus(raw["cpus"])
         except ValueError:
-            check.fail(f"{where}.cpus", "a positive number of CPUs such as 0.5, 2 or \"500m\"", raw["cpus"])
+            check.fail(f"{where}.cpus", f"a positive number of CPUs (at most {MAX_CPUS}) such as 0.5, 2 "
+                       f"or \"500m\"", raw["cpus"])
     if raw.get("memory") is not None:
         try:
             out["memory"] = format_size(parse_size(raw["memory"]))
@@ -228,19 +284,30 @@ def _ports(check: _Checker, where: str, value: Any) -> list[dict[str, Any]]:
     return sorted(ports, key=lambda p: (p["port"], p["protocol"]))
 
 
+def _scalar(value: Any) -> Optional[str]:
+    """A YAML string or number as text; None for anything else (a boolean
+    included: YAML turns an unquoted yes/no/on/off into one)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        return str(value)
+    except ValueError:  # an integer past Python's 4300-digit printing limit
+        return None
+
+
 def _env(check: _Checker, where: str, value: Any) -> dict[str, str]:
     if value is None:
         return {}
     env: dict[str, str] = {}
     for key, val in check.mapping(where, value, None).items():
-        if not isinstance(key, str) or not _ENV_NAME.match(key):
+        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
             check.fail(f"{where}", "variable names of letters, digits and _", key)
             continue
-        if isinstance(val, bool) or not isinstance(val, (str, int, float)):
-            # YAML turns an unquoted yes/no/on/off into a boolean; say so.
+        text = _scalar(val)
+        if text is None:
             check.fail(f"{where}.{key}", "a string or number (quote values such as \"yes\" or \"true\")", val)
             continue
-        env[key] = str(val)
+        env[key] = text
     return dict(sorted(env.items()))
 
 
@@ -249,22 +316,23 @@ def _placement(check: _Checker, where: str, value: Any) -> dict[str, str]:
         return {}
     placement: dict[str, str] = {}
     for key, val in check.mapping(where, value, None).items():
-        if key not in PLACEMENT_KEYS and not (isinstance(key, str) and _LABEL_KEY.match(key)
+        if key not in PLACEMENT_KEYS and not (isinstance(key, str) and _LABEL_KEY.fullmatch(key)
                                               and ("." in key or "/" in key)):
-            check.errors.append(f"{where}.{key}: unknown placement; expected one of "
+            check.errors.append(f"{_at(where, key)}: unknown placement; expected one of "
                                 f"{', '.join(PLACEMENT_KEYS)} or a full node label name "
                                 f"such as example.com/disk")
             continue
-        if isinstance(val, bool) or not isinstance(val, (str, int)) or not _LABEL_VALUE.match(str(val)):
+        text = _scalar(val) if not isinstance(val, float) else None
+        if text is None or not _LABEL_VALUE.fullmatch(text):
             check.fail(f"{where}.{key}", "a node label value (letters, digits, '-', '_', '.')", val)
             continue
-        if key == "role" and val not in ROLES:
+        if key == "role" and text not in ROLES:
             check.fail(f"{where}.role", "one of " + ", ".join(ROLES), val)
             continue
-        if key == "model" and val not in MODELS:
+        if key == "model" and text not in MODELS:
             check.fail(f"{where}.model", "a board key: " + ", ".join(sorted(MODELS)), val)
             continue
-        placement[key] = str(val)
+        placement[key] = text
     return dict(sorted(placement.items()))
 
 
@@ -278,7 +346,7 @@ def _volumes(check: _Checker, where: str, value: Any) -> list[dict[str, Any]]:
             continue
         name = check.string(f"{at}.name", raw.get("name"), _DNS_LABEL,
                             "a volume name of lowercase letters, digits and '-'")
-        path = check.string(f"{at}.path", raw.get("path"), re.compile(r"^/"),
+        path = check.string(f"{at}.path", raw.get("path"), re.compile(r"/[^\x00-\x1f\x7f]*"),
                             "an absolute path inside the container")
         size = None
         try:
@@ -293,10 +361,20 @@ def _volumes(check: _Checker, where: str, value: Any) -> list[dict[str, Any]]:
     return volumes
 
 
+def _image(check: _Checker, where: str, value: Any) -> Optional[str]:
+    expected = "an image reference such as pirack/coinminer-rng:1.0 (required)"
+    image = check.string(where, value, expected=expected)
+    if image is not None:
+        try:
+            check_image(image)
+        except ValueError:
+            check.fail(where, expected, image)
+            return None
+    return image
+
+
 def _service(check: _Checker, where: str, value: Any) -> dict[str, Any]:
     raw = check.mapping(where, value, SERVICE_FIELDS)
-    image = check.string(f"{where}.image", raw.get("image"),
-                         expected="an image reference such as pirack/coinminer-rng:1.0 (required)")
     mode = check.choice(f"{where}.mode", raw.get("mode", "replicated"), MODES)
     replicas: Optional[int] = None
     if mode == "global":
@@ -304,10 +382,10 @@ def _service(check: _Checker, where: str, value: Any) -> dict[str, Any]:
             check.errors.append(f"{where}.replicas: not allowed with mode global "
                                 f"(one task per matching node); expected no replicas field")
     else:
-        replicas = check.integer(f"{where}.replicas", raw.get("replicas", 1), 0)
+        replicas = check.integer(f"{where}.replicas", raw.get("replicas", 1), 0, MAX_REPLICAS)
     resources = check.mapping(f"{where}.resources", raw.get("resources") or {}, RESOURCE_FIELDS)
     service = {
-        "image": image,
+        "image": _image(check, f"{where}.image", raw.get("image")),
         "mode": mode,
         "replicas": replicas,
         "ports": _ports(check, f"{where}.ports", raw.get("ports")),
@@ -344,18 +422,18 @@ def apply_overrides(spec: Any, overrides: Optional[dict]) -> Any:
     if not isinstance(services, dict):
         check.errors.append("overrides: the spec has no services mapping to override")
     if check.errors:
-        raise AppSpecError(check.errors)
+        raise spec_error(check.errors)
     merged = copy.deepcopy(spec)
     for name, change in overrides.items():
         if name not in services:
-            check.errors.append(f"overrides.{name}: no such service; expected one of: "
-                                f"{', '.join(sorted(services))}")
+            check.errors.append(f"{_at('overrides', name)}: no such service; expected one of: "
+                                f"{', '.join(sorted(show(s) if not isinstance(s, str) else s for s in services))}")
         elif not isinstance(change, dict):
-            check.fail(f"overrides.{name}", "a mapping of service fields", change)
+            check.fail(_at("overrides", name), "a mapping of service fields", change)
         else:
             merged["services"][name] = _merge(merged["services"][name] or {}, change)
     if check.errors:
-        raise AppSpecError(check.errors)
+        raise spec_error(check.errors)
     return merged
 
 
@@ -368,31 +446,13 @@ def _merge(base: Any, change: Any) -> Any:
     return copy.deepcopy(change)
 
 
-def split_image(image: str) -> tuple[Optional[str], str, Optional[str]]:
-    """(registry, repository, tag) of an image reference; digests stay in the repository.
-
-    The first path component is a registry only when it looks like a host
-    (has a dot or a port, or is localhost) — Docker's own rule.
-    """
-    registry = None
-    first, sep, rest = image.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        registry, image = first, rest
-    if "@" in image:
-        return registry, image, None
-    repo, sep, tag = image.rpartition(":")
-    if not sep:
-        return registry, image, None
-    return registry, repo, tag
-
-
-def retag(image: str, tag: Optional[str], registry: Optional[str]) -> str:
-    """``image`` with its tag replaced and a registry put in front when it has none."""
-    own_registry, repo, own_tag = split_image(image)
-    host = own_registry or registry
-    out = f"{host}/{repo}" if host else repo
-    new_tag = tag or own_tag
-    return f"{out}:{new_tag}" if new_tag and "@" not in repo else out
+def _options(check: _Checker, image_tag: Any, registry: Any) -> None:
+    """The module options that rewrite images, checked like the spec."""
+    if image_tag is not None and not (isinstance(image_tag, str) and _TAG.fullmatch(image_tag)):
+        check.fail("image_tag", "an image tag of letters, digits, '_', '.' and '-' (at most 128)", image_tag)
+    if registry is not None and not (isinstance(registry, str) and _REGISTRY.fullmatch(registry)
+                                     and ("." in registry or ":" in registry or registry == "localhost")):
+        check.fail("registry", "a registry host[:port] such as 10.0.0.10:5000 or registry.local", registry)
 
 
 def normalize(spec: Any, overrides: Optional[dict] = None, image_tag: Optional[str] = None,
@@ -401,10 +461,11 @@ def normalize(spec: Any, overrides: Optional[dict] = None, image_tag: Optional[s
 
     ``image_tag`` and ``registry`` rewrite every image: they are how one spec
     serves both "pull from the rack's registry" and "roll to a new build".
-    Raises AppSpecError listing every problem.
+    Raises AppError listing every problem.
     """
     spec = apply_overrides(spec, overrides)
     check = _Checker()
+    _options(check, image_tag, registry)
     raw = check.mapping("spec", spec, APP_FIELDS)
     name = check.string("name", raw.get("name"), _DNS_LABEL,
                         "an app name of lowercase letters, digits and '-', starting with a letter (required)")
@@ -414,53 +475,13 @@ def normalize(spec: Any, overrides: Optional[dict] = None, image_tag: Optional[s
         check.fail("services", "a mapping of service name to service (at least one)", raw_services)
         raw_services = {}
     for svc_name, svc in raw_services.items():
-        where = f"services.{svc_name}"
-        if not isinstance(svc_name, str) or not _DNS_LABEL.match(svc_name):
+        if not isinstance(svc_name, str) or not _DNS_LABEL.fullmatch(svc_name):
             check.fail("services", "service names of lowercase letters, digits and '-' "
                        "(they become DNS names)", svc_name)
             continue
-        services[svc_name] = _service(check, where, svc)
-        image = services[svc_name]["image"]
-        if image and (image_tag or registry):
-            services[svc_name]["image"] = retag(image, image_tag, registry)
+        services[svc_name] = _service(check, f"services.{svc_name}", svc)
     if check.errors:
-        raise AppSpecError(check.errors)
+        raise spec_error(check.errors)
+    for service in services.values():
+        service["image"] = with_tag(service["image"], image_tag, registry)
     return {"name": name, "services": dict(sorted(services.items()))}
-
-
-def comparable(service: dict[str, Any], drop_unpublished_ports: bool = False,
-               drop_volume_size: bool = False) -> dict[str, Any]:
-    """The part of a normalized service an orchestrator can report back.
-
-    Swarm keeps no record of ports that are not published (dnsrr needs none)
-    nor of a volume's size; comparing them would make every run "changed".
-    """
-    out = copy.deepcopy(service)
-    if drop_unpublished_ports:
-        out["ports"] = [p for p in out["ports"] if p["published"] is not None]
-    if drop_volume_size:
-        for vol in out["volumes"]:
-            vol["size"] = None
-    return out
-
-
-def empty_service() -> dict[str, Any]:
-    """A normalized service with every field at its empty value.
-
-    Readers of live objects start from this, so a field the orchestrator
-    left out compares equal to the spec's "not set".
-    """
-    return {"image": None, "mode": "replicated", "replicas": None, "ports": [], "env": {},
-            "command": None, "args": None,
-            "resources": {"limits": {"cpus": None, "memory": None},
-                          "requests": {"cpus": None, "memory": None}},
-            "placement": {}, "volumes": []}
-
-
-def removal_order(removals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Remove actions with the services that hold volumes last.
-
-    The services that write to a store (the coin-miner's workers and redis)
-    stop before the store does, so the store's last flush has everything.
-    """
-    return sorted(removals, key=lambda act: (bool((act["before"] or {}).get("volumes")), act["service"]))

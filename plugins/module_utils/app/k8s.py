@@ -1,6 +1,6 @@
 # Copyright: pirack.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""An app spec on Kubernetes (k3s): render, read back, apply, wait.
+"""The app engine's Kubernetes (k3s) driver: render, read back, act, wait.
 
 Each service becomes a Deployment (mode replicated) or a DaemonSet (mode
 global), a ClusterIP Service named like the service when it has ports (that
@@ -11,20 +11,21 @@ they answer on the node that runs the pod.
 Objects are plain dicts in the API's JSON form. Rendering and reading back
 are pure, so the unit tests compare them field by field; ``K8sApp`` does the
 I/O through the typed client, asking for raw JSON so dicts go in and out.
-Client creation and the poll loop are the k8s/ ones the node modules use.
+Client creation is the k8s/ one the node modules use, and so is the poll
+loop (module_utils/wait.py).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from ansible_collections.pirack.cluster.plugins.module_utils.app_spec import (
-    empty_service,
+from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
+    AppError,
     format_size,
     parse_cpus,
     parse_size,
-    removal_order,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     API_ERRORS,
@@ -32,7 +33,6 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     api_error_text,
     k8s_client,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.k8s.waiter import wait_for
 
 MANAGER = "pirack.cluster"
 LABEL_NAME = "app.kubernetes.io/name"
@@ -49,10 +49,6 @@ WORKLOAD_KINDS = ("Deployment", "DaemonSet")
 _METHODS = {"Deployment": ("apps", "deployment"), "DaemonSet": ("apps", "daemon_set"),
             "Service": ("core", "service"), "PersistentVolumeClaim": ("core", "persistent_volume_claim"),
             "Pod": ("core", "pod")}
-
-
-class K8sAppError(Exception):
-    """The cluster could not be brought to the spec; the message says why."""
 
 
 def labels(app: str, name: str) -> dict[str, str]:
@@ -224,32 +220,6 @@ def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
     return view
 
 
-def plan(model: dict[str, Any], current: dict[str, dict[str, Any]], claims: dict[str, dict[str, Any]],
-         state: str) -> list[dict[str, Any]]:
-    """The actions that take the namespace from ``current`` to the model.
-
-    ``current`` maps service names to ``{"workload": ..., "service": ...}``.
-    A change of mode is a change of kind, so the old object is deleted.
-    """
-    wanted = model["services"] if state == "present" else {}
-    actions = []
-    for name, service in wanted.items():
-        live = current.get(name)
-        if live is None or live.get("workload") is None:
-            actions.append({"service": name, "action": "create", "before": None, "after": service})
-            continue
-        before = read_service(live["workload"], live.get("service"), claims)
-        if before != service:
-            action = "recreate" if before["mode"] != service["mode"] else "update"
-            actions.append({"service": name, "action": action, "before": before, "after": service})
-    removals = []
-    for name in set(current) - set(wanted):
-        live = current[name]
-        before = read_service(live["workload"], live.get("service"), claims) if live.get("workload") else None
-        removals.append({"service": name, "action": "remove", "before": before, "after": None})
-    return actions + removal_order(removals)
-
-
 def rollout_status(workload: dict[str, Any]) -> dict[str, Any]:
     """Where a Deployment's or DaemonSet's rollout stands, from its status.
 
@@ -292,18 +262,26 @@ def pod_problems(pods: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(problems))[:3]
 
 
-class K8sApp:
-    """Applies a normalized app to one namespace through the Kubernetes client."""
 
-    def __init__(self, core: Any, namespace: str, check_mode: bool = False, request_timeout: int = 30,
-                 sleep: float = 2.0, clock: Optional[Callable[[], float]] = None,
-                 sleeper: Optional[Callable[[float], None]] = None) -> None:
-        self.apis = {"core": core, "apps": k8s_client.AppsV1Api(core.api_client)}
+
+class K8sDriver(Driver):
+    """Applies a normalized app to one namespace through the Kubernetes client.
+
+    ``client`` is the ``CoreV1Api`` of k8s/client.py; the apps API shares its
+    connection. Claims are kept on removal: they hold the app's data.
+    """
+
+    errors = API_ERRORS
+    poll = 2.0
+
+    def __init__(self, *args: Any, namespace: str = "default", request_timeout: int = 30, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.apis = {"core": self.client, "apps": k8s_client.AppsV1Api(self.client.api_client)}
         self.namespace = namespace
-        self.check_mode = check_mode
         self.request_timeout = request_timeout
-        self.poll = sleep
-        self.wait_args: dict[str, Any] = {k: v for k, v in (("clock", clock), ("sleeper", sleeper)) if v}
+
+    def error_text(self, exc: BaseException) -> str:
+        return f"Kubernetes API: {api_error_text(exc)}"
 
     def _call(self, verb: str, kind: str, *args: Any, **kwargs: Any) -> Any:
         group, suffix = _METHODS[kind]
@@ -322,55 +300,43 @@ class K8sApp:
     def _list(self, kind: str, selector_text: str) -> list[dict[str, Any]]:
         items = self._call("list", kind, self.namespace, label_selector=selector_text).get("items") or []
         for item in items:
-            # List items come without kind; read_service and plan need it.
+            # List items come without kind; read_service and rollout_status need it.
             item.setdefault("kind", kind)
         return items
 
-    def current(self, app: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """The app's live workloads and Services by service name, and its claims by name."""
+    def read(self, app: str) -> dict[str, Any]:
+        """The app's live workload and Service by service name, each with the app's claims."""
         sel = f"{LABEL_PART_OF}={app},{LABEL_MANAGED_BY}={MANAGER}"
+        claims = {c["metadata"]["name"]: c for c in self._list("PersistentVolumeClaim", sel)}
         found: dict[str, dict[str, Any]] = {}
         for kind in WORKLOAD_KINDS + ("Service",):
             for obj in self._list(kind, sel):
                 name = obj["metadata"].get("labels", {}).get(LABEL_NAME, obj["metadata"]["name"])
                 slot = "service" if kind == "Service" else "workload"
-                found.setdefault(name, {"workload": None, "service": None})[slot] = obj
-        claims = {c["metadata"]["name"]: c for c in self._list("PersistentVolumeClaim", sel)}
-        return found, claims
+                found.setdefault(name, {"workload": None, "service": None, "claims": claims})[slot] = obj
+        return found
 
-    def apply(self, model: dict[str, Any], state: str, wait: bool, timeout: int) -> dict[str, Any]:
-        """Bring the namespace to the model (present) or remove the app (absent).
+    def view(self, app: str, live: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """None when only the Service is left: the workload is created again."""
+        if live["workload"] is None:
+            return None
+        return read_service(live["workload"], live["service"], live["claims"])
 
-        Claims are kept on removal: they hold the app's data (redis' AOF).
-        """
-        app = model["name"]
-        try:
-            current, claims = self.current(app)
-            actions = plan(model, current, claims, state)
-            if not self.check_mode:
-                for act in actions:
-                    self._act(app, model, act, current.get(act["service"]) or {}, claims)
-                if wait and state == "present":
-                    self.wait(app, [a["service"] for a in actions if a["action"] != "remove"], timeout)
-        except API_ERRORS as exc:
-            raise K8sAppError(f"Kubernetes API: {api_error_text(exc)}") from exc
-        return {"actions": actions, "changed": bool(actions)}
-
-    def _act(self, app: str, model: dict[str, Any], act: dict[str, Any], live: dict[str, Any],
-             claims: dict[str, dict[str, Any]]) -> None:
-        name = act["service"]
+    def act(self, model: dict[str, Any], action: dict[str, Any], live: Optional[dict[str, Any]]) -> None:
+        app, name = model["name"], action["service"]
+        live = live or {}
         old = live.get("workload")
-        if act["action"] in ("remove", "recreate") and old is not None:
+        if action["action"] in ("remove", "recreate") and old is not None:
             self._call("delete", old["kind"], name, self.namespace, propagation_policy="Background")
-        if act["action"] == "remove":
+        if action["action"] == "remove":
             if live.get("service") is not None:
                 self._call("delete", "Service", name, self.namespace)
             return
         service = model["services"][name]
         for claim in render_claims(app, self.namespace, name, service):
-            self._put(claim, claims.get(claim["metadata"]["name"]))
-        workload = render_workload(app, self.namespace, name, service)
-        self._put(workload, old if act["action"] == "update" else None)
+            # Read, not taken from ``live``: a claim outlives its service.
+            self._put(claim, self._read("PersistentVolumeClaim", claim["metadata"]["name"]))
+        self._put(render_workload(app, self.namespace, name, service), old if action["action"] == "update" else None)
         svc = render_service(app, self.namespace, name, service)
         if svc is not None:
             self._put(svc, live.get("service"))
@@ -401,17 +367,16 @@ class K8sApp:
             body["spec"] = dict(live["spec"], resources=obj["spec"]["resources"])
         self._call("replace", kind, name, self.namespace, body)
 
-    def wait(self, app: str, names: list[str], timeout: int) -> None:
+    def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
         """Poll until each named service's rollout is done; fail naming what blocks it."""
+        app = model["name"]
+
         def probe() -> tuple[bool, dict[str, Any]]:
-            current, _ = self.current(app)
-            state = {}
-            for name in names:
-                workload = (current.get(name) or {}).get("workload") or {}
-                state[name] = rollout_status(workload)
+            current = self.read(app)
+            state = {name: rollout_status((current.get(name) or {}).get("workload") or {}) for name in names}
             return all(s["done"] for s in state.values()), state
 
-        done, state, elapsed = wait_for(probe, timeout, self.poll, **self.wait_args)
+        done, state, elapsed = self.wait_for(probe, timeout)
         if done:
             return
         lines = []
@@ -423,4 +388,4 @@ class K8sApp:
                     f"({status['updated']} updated) after {int(elapsed)}s")
             details = status["conditions"] + pod_problems(pods)
             lines.append(text + ("; " + "; ".join(details) if details else ""))
-        raise K8sAppError("rollout not complete: " + " | ".join(lines))
+        raise AppError("rollout not complete: " + " | ".join(lines))
