@@ -1,25 +1,34 @@
 """What every coin-miner service shares: env config, logging, the HTTP server
 with /healthz and /metrics, and clean SIGTERM shutdown.
 
-Why the stdlib ThreadingHTTPServer: one thread per connection gives rng and
-hasher real concurrency (the 0.1 s delay is a sleep, which releases the GIL),
-keep-alive is supported with HTTP/1.1, and it adds no package to the images.
-An idle service stays around 21 MiB RSS, which matters on a 1 GB Pi 3B+.
+Why the stdlib's http.server under our own bounded pool: a thread per open
+connection gives rng and hasher real concurrency (the 0.1 s delay is a sleep,
+which releases the GIL), keep-alive works with HTTP/1.1, and it adds no package
+to the images. The pool is capped (503 beyond MAX_CONNECTIONS), every request
+has a deadline and size limits, so a hostile client on the LAN costs a bounded
+number of threads and bytes. An idle service stays around 21 MiB RSS, which
+matters on a 1 GB Pi 3B+.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
+import math
 import os
+import queue
 import re
 import signal
 import socket
+import socketserver
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .metrics import Registry
@@ -27,6 +36,9 @@ from .metrics import Registry
 log = logging.getLogger("coinminer")
 
 MAX_BODY = 1 << 20  # 1 MiB: far above the 32 bytes the worker sends.
+MAX_HEAD = 32 << 10  # request line + headers; the worker sends about 100 bytes
+MAX_LINE = 1024  # a chunk-size or trailer line
+MAX_TRAILERS = 32
 
 
 def env_str(name: str, default: str) -> str:
@@ -200,21 +212,125 @@ class App:
             return self._inflight == 0
 
 
+class RequestTooLarge(OSError):
+    """The client sent more request-head bytes than MAX_HEAD."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as a raw stream whose reads share one deadline and one byte
+    budget per request.
+
+    Why: a socket timeout restarts on every byte, so a client trickling one
+    byte a second held a thread for as long as it liked; here the whole
+    request must arrive before `deadline`. The budget bounds what a request
+    head can make us buffer, whatever http.server's own per-line limits are.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self.sock = sock
+        self.deadline = math.inf
+        self.budget = math.inf
+        self.probe = False  # answer "nothing yet" instead of blocking
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int | None:
+        if self.probe:
+            return None
+        if self.budget <= 0:
+            raise RequestTooLarge("request head too large")
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("request deadline passed")
+        self.sock.settimeout(min(remaining, 3600.0))
+        view = memoryview(buf)
+        if self.budget < len(view):
+            view = view[: max(1, int(self.budget))]
+        n = self.sock.recv_into(view)
+        self.budget -= n
+        return n
+
+
+class _SocketWriter(io.BufferedIOBase):
+    """Writes go straight to sendall(): _write() hands over a whole response
+    at once, so no buffering layer is wanted."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self.sock = sock
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.sock.sendall(data)
+        return len(data)
+
+
 class _Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive, a strict body parser, an idle timeout
+    between requests and a deadline for each whole request."""
+
     protocol_version = "HTTP/1.1"  # keep-alive: the worker reuses connections
     server_version = "coinminer"
     sys_version = ""
-    timeout = 120  # idle keep-alive connections release their thread
     app: App
+    server: BoundedHTTPServer
+
+    def setup(self) -> None:
+        self.connection = self.request
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self.reader, 8192)
+        self.wfile = _SocketWriter(self.connection)
+
+    def finish(self) -> None:
+        self.rfile.close()
+
+    def handle(self) -> None:
+        """Serve requests until the client closes, idles too long, or a
+        request breaks the rules."""
+        self.close_connection = True
+        try:
+            while self._next_request_arrives():
+                self.reader.deadline = time.monotonic() + self.server.request_deadline
+                self.reader.budget = MAX_HEAD
+                self.handle_one_request()
+                if self.close_connection:
+                    return
+        except RequestTooLarge:
+            self._refuse(431, "request head too large")
+        except (TimeoutError, ConnectionError):
+            pass  # a slow or vanished client: close, nothing to answer
+
+    def _next_request_arrives(self) -> bool:
+        """Wait up to the idle timeout for the first byte of the next request
+        (it may already be buffered: a pipelining client)."""
+        self.reader.probe = True
+        try:
+            if self.rfile.peek(1):
+                return True
+        finally:
+            self.reader.probe = False
+        self.reader.deadline = time.monotonic() + self.server.idle_timeout
+        self.reader.budget = MAX_HEAD
+        return bool(self.rfile.peek(1))
+
+    def _refuse(self, status: int, reason: str) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.settimeout(1.0)
+            self.connection.sendall(plain_response(status, reason))
 
     def _serve(self) -> None:
         start = time.perf_counter()
         app = self.app
         try:
             body = self._read_body()
-        except ValueError as exc:
-            self._write(Response(400, f"bad request body: {exc}\n".encode()))
+        except BadRequest as exc:
             self.close_connection = True
+            self._write(Response(exc.status, f"bad request: {exc}\n".encode()))
             return
         resp, label = app.dispatch(self.command, self.path, dict(self.headers), body)
         self._write(resp)
@@ -223,31 +339,27 @@ class _Handler(BaseHTTPRequestHandler):
         app.latency.observe(time.perf_counter() - start, labels={"route": label})
 
     def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY:
-                    raise ValueError("too large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < 0 or length > MAX_BODY:
-            raise ValueError("bad Content-Length")
-        return self.rfile.read(length) if length else b""
+        self.reader.budget = math.inf  # the body has its own cap, MAX_BODY
+        framing = body_framing(self.headers.get_all("Content-Length") or [],
+                               self.headers.get_all("Transfer-Encoding") or [])
+        if framing == "chunked":
+            return read_chunked(self.rfile)
+        if framing:
+            data = self.rfile.read(framing)
+            if len(data) != framing:
+                raise BadRequest("body shorter than Content-Length")
+            return data
+        return b""
 
     def _write(self, resp: Response) -> None:
+        self.connection.settimeout(self.server.request_deadline)
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(resp.body)))
         for key, value in resp.headers.items():
             self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         # Headers and body in one send(): two small writes on a keep-alive
         # connection meet Nagle plus delayed ACK and cost 40 ms per request.
         self._headers_buffer.append(b"\r\n")
@@ -255,21 +367,179 @@ class _Handler(BaseHTTPRequestHandler):
             self._headers_buffer.append(resp.body)
         self.flush_headers()
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Access logs are off: /metrics counts requests; logs keep events."""
 
 
-def make_server(app: App, port: int, host: str = "") -> ThreadingHTTPServer:
-    handler = type(f"{app.service}Handler", (_Handler,), {"app": app})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+class BadRequest(ValueError):
+    """A request body whose framing breaks HTTP/1.1's rules: answered with
+    `status` and the connection closed (the stream can no longer be trusted)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+_DIGITS = re.compile(rb"[0-9]{1,10}\Z")
+_HEX = re.compile(rb"[0-9a-fA-F]{1,8}\Z")
+
+
+def body_framing(lengths: list[str], encodings: list[str]) -> int | str:
+    """How the body is delimited: "chunked", or its length (0: no body).
+
+    Strict where ambiguity would let a proxy and this server disagree about
+    where a request ends: one Content-Length of plain digits, never both
+    Content-Length and Transfer-Encoding, no coding but chunked.
+    """
+    if encodings:
+        if lengths:
+            raise BadRequest("both Content-Length and Transfer-Encoding")
+        if [e.strip().lower() for e in encodings] != ["chunked"]:
+            raise BadRequest("only Transfer-Encoding: chunked is supported", 501)
+        return "chunked"
+    if not lengths:
+        return 0
+    if len(lengths) > 1:
+        raise BadRequest("more than one Content-Length")
+    raw = lengths[0].strip().encode("latin-1", "replace")
+    if not _DIGITS.match(raw):
+        raise BadRequest("Content-Length is not a number")
+    length = int(raw)
+    if length > MAX_BODY:
+        raise BadRequest(f"body over {MAX_BODY} bytes", 413)
+    return length
+
+
+def read_chunked(rfile: io.BufferedIOBase) -> bytes:
+    """A chunked body, at most MAX_BODY bytes, every line length-limited."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        line = _line(rfile)
+        size_field = line.split(b";", 1)[0].strip()
+        if not _HEX.match(size_field):
+            raise BadRequest("bad chunk size")
+        size = int(size_field, 16)
+        if size == 0:
+            break
+        total += size
+        if total > MAX_BODY:
+            raise BadRequest(f"body over {MAX_BODY} bytes", 413)
+        data = rfile.read(size)
+        if len(data) != size or _line(rfile) != b"":
+            raise BadRequest("chunk shorter than its size")
+        chunks.append(data)
+    for _ in range(MAX_TRAILERS + 1):
+        if _line(rfile) == b"":
+            return b"".join(chunks)
+    raise BadRequest("too many trailer lines")
+
+
+def _line(rfile: io.BufferedIOBase) -> bytes:
+    """One CRLF- or LF-terminated line of at most MAX_LINE bytes, without
+    its ending; BadRequest when longer or cut off."""
+    line = rfile.readline(MAX_LINE + 2)
+    if not line.endswith(b"\n"):
+        raise BadRequest("line too long or cut off")
+    return line.rstrip(b"\r\n")
+
+
+def plain_response(status: int, reason: str) -> bytes:
+    """A complete one-shot response that closes the connection."""
+    body = f"{status} {reason}\n".encode()
+    phrase = HTTPStatus(status).phrase
+    return (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+            ).encode() + body
+
+
+class BoundedHTTPServer(socketserver.TCPServer):
+    """Accepts on one thread and serves connections on a pool of at most
+    `max_connections` threads; a connection beyond that gets an immediate 503.
+
+    Why not ThreadingHTTPServer: one thread per connection with no cap, so
+    200 idle connections meant 203 threads; here threads and buffered
+    requests are bounded, and the pool's threads are reused.
+    """
+
+    allow_reuse_address = True
+
+    def __init__(self, app: App, address: tuple[str, int], *, max_connections: int,
+                 idle_timeout: float, request_deadline: float) -> None:
+        # Listen backlog: room for a burst of reconnecting workers while the
+        # accept loop answers 503s, without SYNs dropped (a 1 s client retry).
+        self.request_queue_size = max(256, 2 * max_connections)
+        handler = type(f"{app.service}Handler", (_Handler,), {"app": app})
+        super().__init__(address, handler)
+        self.app = app
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.request_deadline = request_deadline
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._queue: queue.SimpleQueue[tuple[socket.socket, Any] | None] = queue.SimpleQueue()
+        self._threads = 0
+        self._idle_threads = 0
+        self.refused = app.metrics.counter(
+            "coinminer_http_connections_refused_total",
+            "Connections answered 503 because max_connections were open.")
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            if len(self._open) >= self.max_connections:
+                full = True
+            else:
+                full = False
+                self._open.add(request)
+                grow = self._idle_threads == 0 and self._threads < self.max_connections
+                if grow:
+                    self._threads += 1
+                else:
+                    self._idle_threads -= 1
+        if full:
+            self.refused.inc()
+            with contextlib.suppress(OSError):
+                request.setblocking(False)
+                request.send(plain_response(503, "too many connections, retry later"))
+            self.shutdown_request(request)
+            return
+        self._queue.put((request, client_address))
+        if grow:
+            threading.Thread(target=self._pool_thread, name="http", daemon=True).start()
+
+    def _pool_thread(self) -> None:
+        while (item := self._queue.get()) is not None:
+            request, client_address = item
+            try:
+                self.finish_request(request, client_address)
+            except Exception as exc:  # one client's failure must not end the thread
+                log.warning("connection from %s failed: %s", client_address, exc)
+            finally:
+                with self._lock:
+                    self._open.discard(request)
+                    self._idle_threads += 1
+                self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        """Stop listening and wake every connection thread (idle keep-alive
+        ones would otherwise wait out their timeout)."""
+        super().server_close()
+        with self._lock:
+            open_now = list(self._open)
+            threads = self._threads
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for _ in range(threads):
+            self._queue.put(None)
+
+
+def make_server(app: App, port: int, host: str = "", *, max_connections: int = 128,
+                idle_timeout: float = 15.0, request_deadline: float = 10.0) -> BoundedHTTPServer:
+    return BoundedHTTPServer(app, (host, port), max_connections=max_connections,
+                             idle_timeout=idle_timeout, request_deadline=request_deadline)
 
 
 def serve(app: App, port: int, logger: logging.Logger,
@@ -288,13 +558,19 @@ def serve(app: App, port: int, logger: logging.Logger,
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server = make_server(app, port)
+    max_connections = env_int("MAX_CONNECTIONS", 128)
+    if max_connections < 1:
+        raise SystemExit(f"MAX_CONNECTIONS={max_connections} must be at least 1")
+    # BIND "" is every interface: in a container that is its own network
+    # namespace, which the app's peers must reach; on a host, BIND=127.0.0.1.
+    server = make_server(app, port, env_str("BIND", ""), max_connections=max_connections)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     worker = None
     if background is not None:
         worker = threading.Thread(target=background, args=(stop,), name="loop")
         worker.start()
-    logger.info("listening on port %d", server.server_address[1])
+    logger.info("listening on port %d (at most %d connections)", server.server_address[1],
+                max_connections)
     while not stop.wait(1.0):
         if worker is not None and not worker.is_alive():
             logger.error("main loop ended unexpectedly")

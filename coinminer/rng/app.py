@@ -21,11 +21,13 @@ def create_app(delay: float = 0.1, max_concurrency: int = 0) -> App:
     served = app.metrics.counter("coinminer_rng_bytes_total", "Random bytes served.")
 
     def random_bytes(req: Request) -> Response:
-        n = int(req.match.group(1))
-        if n > MAX_BYTES:
+        digits = req.match.group(1)
+        # Length first: int() of thousands of digits raises (and is slow).
+        if len(digits) > len(str(MAX_BYTES)) or int(digits) > MAX_BYTES:
             return Response(413, f"at most {MAX_BYTES} bytes per request\n".encode())
         if delay > 0:
             time.sleep(delay)  # the "work" the course measures; releases the GIL
+        n = int(digits)
         served.inc(n)
         return Response(body=os.urandom(n), content_type="application/octet-stream")
 
