@@ -19,7 +19,8 @@ options:
   name:
     description:
       - Only return these nodes. Nodes named here that the cluster does not have
-        are listed in RV(missing).
+        are listed in RV(missing). Each must be a node name (lowercase letters,
+        digits, V(-) and V(.)).
     type: list
     elements: str
     default: []
@@ -95,6 +96,12 @@ nodes:
     unschedulable:
       description: Whether the node is cordoned.
       type: bool
+    cordoned_by:
+      description:
+        - The value of the node's C(pirack.io/cordoned-by) annotation -
+          V(pirack.cluster) when a drain by P(pirack.cluster.k8s_node#module)
+          cordoned it, null when nobody marked it (an operator's cordon, or none).
+      type: str
     capacity:
       description: Resource capacity - cpu, memory, pods.
       type: dict
@@ -126,6 +133,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import (  # noqa: E402
     NodeError,
     NodeService,
+    node_name_problem,
     node_summary,
 )
 
@@ -139,13 +147,17 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    service = NodeService(core_api_from_module(module), module.params["request_timeout"])
+    problems = [p for p in (node_name_problem(n, "name[]") for n in module.params["name"]) if p]
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    service = NodeService(core_api_from_module(module), module.params["request_timeout"],
+                          module.params["kubeconfig"])
     try:
         items = service.list_nodes(module.params["label_selector"])
+        nodes = sorted((node_summary(n) for n in items), key=lambda n: str(n["name"]))
     except NodeError as exc:
         module.fail_json(msg=str(exc))
     wanted = set(module.params["name"])
-    nodes = sorted((node_summary(n) for n in items), key=lambda n: n["name"])
     if wanted:
         nodes = [n for n in nodes if n["name"] in wanted]
     missing = sorted(wanted - {n["name"] for n in nodes})

@@ -9,21 +9,172 @@ recorded API JSON. ``NodeService`` is the thin part that talks to the API.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+import re
+from typing import Any, Callable, Iterable, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     API_ERRORS,
+    ApiException,
     api_error_text,
+    is_tls_error,
+    json_answer,
     k8s_client,
+    one_line,
+    server_text,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for
 
 ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+# The mark a drain by this collection leaves next to spec.unschedulable, so a
+# later run lifts its own cordons and never one an operator made by hand.
+CORDON_MARK = "pirack.io/cordoned-by"
+CORDON_OWNER = "pirack.cluster"
+# What the k8s_node module may ask of a node's schedulability.
+CORDON_REQUESTS = ("cordon", "uncordon", "drain", "undrain")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
 class NodeError(Exception):
-    """A node operation failed; the message says which node and why."""
+    """A node operation failed; the message says which node and why.
+
+    ``retryable`` is true when waiting may help (no connection yet, a 5xx
+    while the API server starts), false when it cannot (TLS, 401, 404).
+    """
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class DrainError(NodeError):
+    """A drain stopped part-way; ``evicted`` lists the pods already evicted,
+    because those evictions happened and the result must say so."""
+
+    def __init__(self, message: str, evicted: Optional[list[str]] = None) -> None:
+        super().__init__(message)
+        self.evicted = list(evicted or [])
+
+
+# ---------------------------------------------------------------- checking options
+
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+NODE_NAME_RE = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
+_LABEL_NAME_RE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+
+
+def node_name_problem(name: Any, option: str = "name") -> Optional[str]:
+    """Why ``name`` cannot be a Kubernetes node name, or None.
+
+    Node names are DNS subdomains; checking here means a typo fails at once,
+    naming the option, instead of as a 404 or a URL the API cannot route.
+    """
+    if not isinstance(name, str) or len(name) > 253 or not NODE_NAME_RE.fullmatch(name):
+        return (f"{option} must be a node name (lowercase letters, digits, '-' and '.', "
+                f"at most 253 characters), got {name!r}")
+    return None
+
+
+def _qualified_name_problem(key: Any) -> Optional[str]:
+    """Why ``key`` is not a label or taint key ([prefix/]name), or None."""
+    if not isinstance(key, str) or not key:
+        return "must be a non-empty string"
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and (len(prefix) > 253 or not NODE_NAME_RE.fullmatch(prefix)):
+        return "has a prefix that is not a DNS subdomain"
+    if not name or len(name) > 63 or not _LABEL_NAME_RE.fullmatch(name):
+        return ("needs a name of at most 63 letters, digits, '-', '_' or '.', "
+                "starting and ending with a letter or digit")
+    return None
+
+
+def label_value(value: Any) -> Optional[str]:
+    """The string a label option value stands for (YAML gives ints, floats
+    and booleans too); None for a value that cannot be a label value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        text = str(value)
+        if len(text) <= 63 and _LABEL_NAME_RE.fullmatch(text):
+            return text
+    return None
+
+
+def label_problems(labels: Any, option: str = "labels") -> list[str]:
+    """Every bad label in the option, one line each; empty when all are fine."""
+    if labels is None:
+        return []
+    if not isinstance(labels, dict):
+        return [f"{option} must be a mapping of label names to values, got {type(labels).__name__}"]
+    problems = []
+    for key, value in labels.items():
+        bad_key = _qualified_name_problem(key)
+        if bad_key:
+            problems.append(f"{option}: key {key!r} {bad_key}")
+        elif value is not None and label_value(value) is None:
+            problems.append(f"{option}.{key} must be at most 63 letters, digits, '-', '_' or '.' "
+                            f"(or null to remove it), got {value!r}")
+    return problems
+
+
+def taint_problems(taints: Any, option: str = "taints") -> list[str]:
+    """Every bad taint in the option, one line each; empty when all are fine."""
+    if taints is None:
+        return []
+    if not isinstance(taints, list):
+        return [f"{option} must be a list of taints, got {type(taints).__name__}"]
+    problems = []
+    for index, taint in enumerate(taints):
+        where = f"{option}[{index}]"
+        if not isinstance(taint, dict):
+            problems.append(f"{where} must be a mapping with key and effect, got {type(taint).__name__}")
+            continue
+        bad_key = _qualified_name_problem(taint.get("key"))
+        if bad_key:
+            problems.append(f"{where}.key {taint.get('key')!r} {bad_key}")
+        if taint.get("effect") not in TAINT_EFFECTS:
+            problems.append(f"{where}.effect must be one of {', '.join(TAINT_EFFECTS)}, "
+                            f"got {taint.get('effect')!r}")
+        value = taint.get("value")
+        if value is not None and (not isinstance(value, str) or label_value(value) is None):
+            problems.append(f"{where}.value must be at most 63 letters, digits, '-', '_' or '.', "
+                            f"got {value!r}")
+        if taint.get("state", "present") not in ("present", "absent"):
+            problems.append(f"{where}.state must be present or absent, got {taint.get('state')!r}")
+    return problems
+
+
+def seconds_problem(params: dict[str, Any], option: str, low: int, high: int,
+                    optional: bool = False) -> Optional[str]:
+    """Why an option is not a whole number of seconds in [low, high], or None.
+
+    The upper bound is not arbitrary caution: an int too large for a float
+    crashes the deadline arithmetic of the poll loop.
+    """
+    value = params.get(option)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return f"{option} must be a whole number of seconds from {low} to {high}, got {value!r}"
+    return None
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    """``value`` when it is a mapping, {} when absent; a NodeError naming
+    ``what`` otherwise, so a malformed API object never becomes a traceback."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise NodeError(f"{what} is not a mapping but a {type(value).__name__}")
+    return value
+
+
+def _items(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise NodeError(f"{what} is not a list but a {type(value).__name__}")
+    return value
 
 
 # ---------------------------------------------------------------- reading
@@ -34,55 +185,73 @@ def node_summary(node: dict[str, Any]) -> dict[str, Any]:
 
     ``k3s_version`` is the kubelet version string the node reports
     (``v1.31.4+k3s1``): that is what the running binary is, whatever the
-    inventory asks for, so upgrades compare against it.
+    inventory asks for, so upgrades compare against it. ``cordoned_by`` is
+    this collection's cordon mark, so a play can tell its own cordon from an
+    operator's.
     """
-    meta = node.get("metadata") or {}
-    spec = node.get("spec") or {}
-    status = node.get("status") or {}
-    info = status.get("nodeInfo") or {}
-    labels = meta.get("labels") or {}
-    conditions = {c.get("type"): c for c in status.get("conditions") or []}
+    node = _mapping(node, "the node")
+    meta = _mapping(node.get("metadata"), "the node's metadata")
+    spec = _mapping(node.get("spec"), "the node's spec")
+    status = _mapping(node.get("status"), "the node's status")
+    info = _mapping(status.get("nodeInfo"), "the node's status.nodeInfo")
+    labels = _mapping(meta.get("labels"), "the node's labels")
+    annotations = _mapping(meta.get("annotations"), "the node's annotations")
+    conditions = _conditions(status)
     ready = conditions.get("Ready", {})
     kubelet = info.get("kubeletVersion")
     return {
         "name": meta.get("name"),
         "ready": ready.get("status") == "True",
-        "conditions": {t: c.get("status") for t, c in sorted(conditions.items())},
+        "conditions": {str(t): c.get("status") for t, c in sorted(conditions.items(), key=lambda i: str(i[0]))},
         "roles": sorted(k[len(ROLE_LABEL_PREFIX):] for k in labels if k.startswith(ROLE_LABEL_PREFIX)),
         "architecture": info.get("architecture") or labels.get("kubernetes.io/arch"),
         "os_image": info.get("osImage"),
         "kernel_version": info.get("kernelVersion"),
         "container_runtime": info.get("containerRuntimeVersion"),
         "kubelet_version": kubelet,
-        "k3s_version": kubelet if kubelet and "+k3s" in kubelet else None,
+        "k3s_version": kubelet if isinstance(kubelet, str) and "+k3s" in kubelet else None,
         "labels": dict(sorted(labels.items())),
-        "taints": list(spec.get("taints") or []),
+        "taints": list(_items(spec.get("taints"), "the node's taints")),
         "unschedulable": bool(spec.get("unschedulable")),
-        "capacity": dict(status.get("capacity") or {}),
-        "allocatable": dict(status.get("allocatable") or {}),
-        "addresses": {a.get("type"): a.get("address") for a in status.get("addresses") or []},
+        "cordoned_by": annotations.get(CORDON_MARK),
+        "capacity": dict(_mapping(status.get("capacity"), "the node's capacity")),
+        "allocatable": dict(_mapping(status.get("allocatable"), "the node's allocatable")),
+        "addresses": {a.get("type"): a.get("address")
+                      for a in _items(status.get("addresses"), "the node's addresses") if isinstance(a, dict)},
     }
+
+
+def _conditions(status: Any) -> dict[Any, dict[str, Any]]:
+    """A node's conditions by type; what is not a condition is left out."""
+    found = status.get("conditions") if isinstance(status, dict) else None
+    return {c.get("type"): c for c in found if isinstance(c, dict)} if isinstance(found, list) else {}
+
+
+def node_name(node: Any) -> Optional[str]:
+    """The name of a node as the API serves it; None for a malformed entry."""
+    meta = node.get("metadata") if isinstance(node, dict) else None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def readiness_problems(nodes: Iterable[dict[str, Any]], expected: Iterable[str]) -> dict[str, str]:
     """Why each expected node is not Ready yet, by node name; empty when all are.
 
-    Works on ``node_summary`` output plus the raw conditions, so the failure
-    message can say "Ready=False: KubeletNotReady ..." rather than just "no".
+    Looks at the raw conditions, so the failure message can say
+    "Ready=False: KubeletNotReady ..." rather than just "no".
     """
-    by_name = {n["metadata"]["name"]: n for n in nodes}
+    by_name = {node_name(n): n for n in nodes}
     problems: dict[str, str] = {}
     for name in expected:
         node = by_name.get(name)
         if node is None:
             problems[name] = "not registered with the API server"
             continue
-        conditions = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
-        ready = conditions.get("Ready")
+        ready = _conditions(node.get("status")).get("Ready")
         if ready is None:
             problems[name] = "no Ready condition reported yet"
         elif ready.get("status") != "True":
-            detail = ": ".join(x for x in (ready.get("reason"), ready.get("message")) if x)
+            detail = ": ".join(str(x) for x in (ready.get("reason"), ready.get("message")) if x)
             problems[name] = f"Ready={ready.get('status')}" + (f" ({detail})" if detail else "")
     return problems
 
@@ -91,34 +260,71 @@ def readiness_problems(nodes: Iterable[dict[str, Any]], expected: Iterable[str])
 
 
 def _taint_key(taint: dict[str, Any]) -> tuple:
-    return (taint.get("key"), taint.get("effect"))
+    return (str(taint.get("key")), str(taint.get("effect")))
+
+
+def cordon_after(unschedulable: bool, mark: Optional[str], request: Optional[str]) -> tuple[bool, Optional[str]]:
+    """(unschedulable, cordon mark) after a request; the rules in one place.
+
+    - ``cordon``/``uncordon`` (the schedulable option): an explicit choice by
+      whoever runs the task, so the collection's mark is dropped either way.
+    - ``drain``: cordons and marks the node, unless someone else had already
+      cordoned it (unschedulable without our mark): that cordon stays theirs.
+    - ``undrain``: lifts the cordon only when our mark is on it (a stale mark
+      on a schedulable node is removed); anyone else's cordon stays.
+    - None: unmanaged.
+    """
+    ours = mark == CORDON_OWNER
+    if request == "cordon":
+        return True, None if ours else mark
+    if request == "uncordon":
+        return False, None if ours else mark
+    if request == "drain":
+        return True, CORDON_OWNER if ours or not unschedulable else mark
+    if request == "undrain":
+        return (False, None) if ours else (unschedulable, mark)
+    if request is None:
+        return unschedulable, mark
+    raise NodeError(f"unknown cordon request {request!r}; expected one of {', '.join(CORDON_REQUESTS)}")
 
 
 def desired_node_state(
     node: dict[str, Any],
-    labels: Optional[dict[str, Optional[str]]],
+    labels: Optional[dict[str, Any]],
     taints: Optional[list[dict[str, Any]]],
-    schedulable: Optional[bool],
+    cordon: Optional[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The (before, after) view of the settings the module manages.
 
     A label value of None removes that label; a taint with ``state: absent``
-    removes the taint with that key and effect. Options left as None are not
-    managed, so they show the same before and after.
+    removes the taint with that key and effect; ``cordon`` is one of
+    ``CORDON_REQUESTS`` (see ``cordon_after``). Options left as None are not
+    managed, so they show the same before and after. Bad options raise
+    NodeError with every problem listed.
     """
-    meta = node.get("metadata") or {}
-    spec = node.get("spec") or {}
+    problems = label_problems(labels) + taint_problems(taints)
+    if problems:
+        raise NodeError("; ".join(problems))
+    node = _mapping(node, "the node")
+    meta = _mapping(node.get("metadata"), "the node's metadata")
+    spec = _mapping(node.get("spec"), "the node's spec")
+    annotations = _mapping(meta.get("annotations"), "the node's annotations")
+    old_taints = _items(spec.get("taints"), "the node's taints")
+    if not all(isinstance(t, dict) for t in old_taints):
+        raise NodeError("the node's taints are not all mappings")
+    mark = annotations.get(CORDON_MARK)
     before = {
-        "labels": dict(sorted((meta.get("labels") or {}).items())),
-        "taints": sorted((dict(t) for t in spec.get("taints") or []), key=_taint_key),
+        "labels": dict(sorted(_mapping(meta.get("labels"), "the node's labels").items())),
+        "taints": sorted((dict(t) for t in old_taints), key=_taint_key),
         "unschedulable": bool(spec.get("unschedulable")),
+        "cordoned_by": mark if isinstance(mark, str) else None,
     }
     after_labels = dict(before["labels"])
     for key, value in (labels or {}).items():
         if value is None:
             after_labels.pop(key, None)
         else:
-            after_labels[key] = str(value)
+            after_labels[key] = label_value(value)
     after_taints = {_taint_key(t): t for t in before["taints"]}
     for taint in taints or []:
         wanted = {k: taint[k] for k in ("key", "value", "effect") if taint.get(k) is not None}
@@ -131,26 +337,42 @@ def desired_node_state(
             if old.get("timeAdded"):
                 wanted["timeAdded"] = old["timeAdded"]
             after_taints[_taint_key(wanted)] = wanted
+    unschedulable, after_mark = cordon_after(before["unschedulable"], before["cordoned_by"], cordon)
     after = {
         "labels": dict(sorted(after_labels.items())),
         "taints": sorted(after_taints.values(), key=_taint_key),
-        "unschedulable": before["unschedulable"] if schedulable is None else not schedulable,
+        "unschedulable": unschedulable,
+        "cordoned_by": after_mark,
     }
     return before, after
+
+
+NODE_STATE_KEYS = ("labels", "taints", "unschedulable", "cordoned_by")
 
 
 def node_patch(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The strategic-merge patch that turns ``before`` into ``after``.
 
     Removed labels are sent as null (the API deletes them); taints have no
-    merge key, so the whole list is sent whenever it changes.
+    merge key, so the whole list is sent whenever it changes. The cordon mark
+    travels in the same patch as spec.unschedulable, so the API never holds a
+    cordon without its mark or a mark without its cordon.
     """
+    for name, state in (("before", before), ("after", after)):
+        if not isinstance(state, dict) or any(k not in state for k in NODE_STATE_KEYS) \
+                or not isinstance(state["labels"], dict):
+            raise NodeError(f"node_patch: {name} is not a desired_node_state view")
     patch: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
     if before["labels"] != after["labels"]:
         labels: dict[str, Optional[str]] = {k: v for k, v in after["labels"].items()
                                             if before["labels"].get(k) != v}
         labels.update({k: None for k in before["labels"] if k not in after["labels"]})
-        patch["metadata"] = {"labels": labels}
+        meta["labels"] = labels
+    if before["cordoned_by"] != after["cordoned_by"]:
+        meta["annotations"] = {CORDON_MARK: after["cordoned_by"]}
+    if meta:
+        patch["metadata"] = meta
     spec: dict[str, Any] = {}
     if before["taints"] != after["taints"]:
         spec["taints"] = after["taints"]
@@ -162,7 +384,7 @@ def node_patch(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 def drain_plan(
-    pods: Iterable[dict[str, Any]],
+    pods: list[dict[str, Any]],
     ignore_daemonsets: bool,
     delete_emptydir_data: bool,
     force: bool,
@@ -176,12 +398,17 @@ def drain_plan(
     evict: list[dict[str, Any]] = []
     skipped: list[str] = []
     blockers: list[str] = []
-    for pod in pods:
-        meta = pod.get("metadata") or {}
-        ref = f"{meta.get('namespace')}/{meta.get('name')}"
-        phase = (pod.get("status") or {}).get("phase")
-        owners = meta.get("ownerReferences") or []
-        if MIRROR_ANNOTATION in (meta.get("annotations") or {}):
+    for pod in _items(pods, "the pod list"):
+        pod = _mapping(pod, "a pod")
+        meta = _mapping(pod.get("metadata"), "a pod's metadata")
+        ref = pod_ref(pod)
+        if not isinstance(meta.get("name"), str) or not isinstance(meta.get("namespace"), str) \
+                or not isinstance(meta.get("uid"), str):
+            raise NodeError(f"pod {ref} has no name, namespace or uid")
+        phase = _mapping(pod.get("status"), f"pod {ref} status").get("phase")
+        owners = [o for o in _items(meta.get("ownerReferences"), f"pod {ref} ownerReferences")
+                  if isinstance(o, dict)]
+        if MIRROR_ANNOTATION in _mapping(meta.get("annotations"), f"pod {ref} annotations"):
             skipped.append(f"{ref} (static pod)")
             continue
         if any(o.get("kind") == "DaemonSet" for o in owners):
@@ -194,8 +421,9 @@ def drain_plan(
         if not owners and not force and not finished:
             blockers.append(f"{ref} has no controller and would be lost (set force)")
             continue
-        volumes = (pod.get("spec") or {}).get("volumes") or []
-        if not finished and not delete_emptydir_data and any("emptyDir" in v for v in volumes):
+        volumes = _items(_mapping(pod.get("spec"), f"pod {ref} spec").get("volumes"), f"pod {ref} volumes")
+        if not finished and not delete_emptydir_data and any(isinstance(v, dict) and "emptyDir" in v
+                                                             for v in volumes):
             blockers.append(f"{ref} uses emptyDir data that would be lost (set delete_emptydir_data)")
             continue
         evict.append(pod)
@@ -204,66 +432,94 @@ def drain_plan(
 
 def pod_ref(pod: dict[str, Any]) -> str:
     """``namespace/name`` of a pod, the way kubectl names it in messages."""
-    meta = pod.get("metadata") or {}
+    meta = pod.get("metadata") if isinstance(pod, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
     return f"{meta.get('namespace')}/{meta.get('name')}"
+
+
+def pod_uid(pod: Any) -> Optional[str]:
+    """A pod's uid from API JSON; None for a malformed entry."""
+    meta = pod.get("metadata") if isinstance(pod, dict) else None
+    return meta.get("uid") if isinstance(meta, dict) else None
 
 
 # ---------------------------------------------------------------- API side
 
 
 class NodeService:
-    """Node reads and writes over a ``CoreV1Api``; every call has a timeout."""
+    """Node reads and writes over a ``CoreV1Api``; every call has a timeout.
 
-    def __init__(self, core: Any, request_timeout: int) -> None:
+    Answers are read as raw JSON (``_preload_content=False``) and checked
+    here, so a proxy's HTML page or a truncated body becomes one NodeError
+    line naming the server, not a deserializer traceback.
+    """
+
+    def __init__(self, core: Any, request_timeout: int, kubeconfig: Optional[str] = None) -> None:
         self.core = core
         self.timeout = request_timeout
+        self.server = server_text(core, kubeconfig)
 
-    def _json(self, obj: Any) -> Any:
-        return self.core.api_client.sanitize_for_serialization(obj)
+    def _request(self, what: str, call: Callable[..., Any], *args: Any,
+                 tolerate: tuple = (), **kwargs: Any) -> tuple[int, Any]:
+        """Make one API call; returns (200, answer JSON), or (status, error
+        text) for a status in ``tolerate``; anything else is a NodeError."""
+        try:
+            response = call(*args, _preload_content=False, _request_timeout=self.timeout, **kwargs)
+        except ApiException as exc:
+            status = getattr(exc, "status", None)
+            if status in tolerate:
+                return status, api_error_text(exc)
+            raise NodeError(f"{what} failed: {self.server} answered {api_error_text(exc)}",
+                            retryable=isinstance(status, int) and (status >= 500 or status == 429)) from exc
+        except API_ERRORS as exc:
+            raise NodeError(f"{what} failed: cannot reach {self.server}: {api_error_text(exc)}",
+                            retryable=not is_tls_error(exc)) from exc
+        except (ValueError, TypeError) as exc:
+            # The client validates arguments itself (pydantic) with a multi-line message.
+            raise NodeError(f"{what} failed: the Kubernetes client refused the request: "
+                            f"{one_line(str(exc).splitlines()[0] if str(exc) else exc)}") from exc
+        try:
+            headers = getattr(response, "headers", None) or {}
+            return 200, json_answer(response.data, headers.get("content-type"))
+        except ValueError as exc:
+            raise NodeError(f"{what} failed: {self.server} {exc}") from exc
+        except API_ERRORS as exc:
+            raise NodeError(f"{what} failed: the answer of {self.server} broke off: "
+                            f"{api_error_text(exc)}", retryable=True) from exc
+
+    def _item_list(self, what: str, answer: dict[str, Any]) -> list[dict[str, Any]]:
+        items = answer.get("items")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise NodeError(f"{what} failed: {self.server} answered a list without items")
+        return items
 
     def list_nodes(self, label_selector: Optional[str] = None) -> list[dict[str, Any]]:
         """Every node (or those matching the selector), as API JSON."""
-        kwargs: dict[str, Any] = {"_request_timeout": self.timeout}
+        kwargs: dict[str, Any] = {}
         if label_selector:
             kwargs["label_selector"] = label_selector
-        try:
-            result = self.core.list_node(**kwargs)
-        except API_ERRORS as exc:
-            raise NodeError(f"listing nodes failed: {api_error_text(exc)}") from exc
-        return self._json(result).get("items") or []
+        _, answer = self._request("listing nodes", self.core.list_node, **kwargs)
+        return self._item_list("listing nodes", answer)
 
     def get_node(self, name: str) -> Optional[dict[str, Any]]:
         """One node as API JSON, or None if the cluster has no such node."""
-        try:
-            return self._json(self.core.read_node(name, _request_timeout=self.timeout))
-        except API_ERRORS as exc:
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise NodeError(f"reading node {name} failed: {api_error_text(exc)}") from exc
+        code, answer = self._request(f"reading node {name}", self.core.read_node, name, tolerate=(404,))
+        return None if code == 404 else answer
 
     def patch_node(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         """Apply a strategic-merge patch and return the node as it now is."""
-        try:
-            return self._json(self.core.patch_node(name, patch, _request_timeout=self.timeout))
-        except API_ERRORS as exc:
-            raise NodeError(f"patching node {name} failed: {api_error_text(exc)}") from exc
+        return self._request(f"patching node {name}", self.core.patch_node, name, patch)[1]
 
     def delete_node(self, name: str) -> None:
         """Remove the node object; a node already gone is not an error."""
-        try:
-            self.core.delete_node(name, _request_timeout=self.timeout)
-        except API_ERRORS as exc:
-            if getattr(exc, "status", None) != 404:
-                raise NodeError(f"deleting node {name} failed: {api_error_text(exc)}") from exc
+        self._request(f"deleting node {name}", self.core.delete_node, name, tolerate=(404,))
 
     def pods_on_node(self, name: str) -> list[dict[str, Any]]:
         """Pods scheduled to a node, in every namespace."""
-        try:
-            result = self.core.list_pod_for_all_namespaces(
-                field_selector=f"spec.nodeName={name}", _request_timeout=self.timeout)
-        except API_ERRORS as exc:
-            raise NodeError(f"listing pods on node {name} failed: {api_error_text(exc)}") from exc
-        return self._json(result).get("items") or []
+        what = f"listing pods on node {name}"
+        _, answer = self._request(what, self.core.list_pod_for_all_namespaces,
+                                  field_selector=f"spec.nodeName={name}")
+        return self._item_list(what, answer)
 
     def evict(self, pod: dict[str, Any], grace_period: Optional[int]) -> tuple[str, str]:
         """Ask the API to evict one pod.
@@ -279,15 +535,12 @@ class NodeService:
             metadata=k8s_client.V1ObjectMeta(name=meta["name"], namespace=meta["namespace"]),
             delete_options=k8s_client.V1DeleteOptions(grace_period_seconds=grace_period),
         )
-        try:
-            self.core.create_namespaced_pod_eviction(
-                meta["name"], meta["namespace"], body, _request_timeout=self.timeout)
-        except API_ERRORS as exc:
-            if getattr(exc, "status", None) == 404:
-                return "gone", ""
-            if getattr(exc, "status", None) == 429:
-                return "blocked", api_error_text(exc)
-            raise NodeError(f"evicting {pod_ref(pod)} failed: {api_error_text(exc)}") from exc
+        code, detail = self._request(f"evicting {pod_ref(pod)}", self.core.create_namespaced_pod_eviction,
+                                     meta["name"], meta["namespace"], body, tolerate=(404, 429))
+        if code == 404:
+            return "gone", ""
+        if code == 429:
+            return "blocked", detail
         return "evicted", ""
 
     def drain(
@@ -304,12 +557,13 @@ class NodeService:
 
         Evictions a PodDisruptionBudget refuses are retried every ``sleep``
         seconds until ``timeout``; the failure message lists what still
-        blocks, so the user knows which budget to look at.
+        blocks, so the user knows which budget to look at. A failure after
+        some evictions is a DrainError carrying them.
         """
         pods = self.pods_on_node(name)
         to_evict, skipped, blockers = drain_plan(pods, ignore_daemonsets, delete_emptydir_data, force)
         if blockers:
-            raise NodeError(f"cannot drain node {name}: " + "; ".join(blockers))
+            raise DrainError(f"cannot drain node {name}: " + "; ".join(blockers))
         pending = {p["metadata"]["uid"]: p for p in to_evict}
         evicted: dict[str, str] = {}
         blocked: dict[str, str] = {}
@@ -325,12 +579,15 @@ class NodeService:
                 del pending[uid]
             if pending:
                 return False, [f"{pod_ref(pending[u])} (eviction refused: {blocked[u]})" for u in pending]
-            left = [pod_ref(p) for p in self.pods_on_node(name) if p["metadata"]["uid"] in evicted]
+            left = [pod_ref(p) for p in self.pods_on_node(name) if pod_uid(p) in evicted]
             return not left, [f"{ref} (still terminating)" for ref in left]
 
-        done, waiting, elapsed = wait_for(step, timeout, sleep)
+        try:
+            done, waiting, elapsed = wait_for(step, timeout, sleep)
+        except NodeError as exc:
+            raise DrainError(str(exc), sorted(evicted.values())) from exc
         if not done:
-            raise NodeError(f"draining node {name} timed out after {elapsed:.0f}s; waiting for: "
-                            + ", ".join(waiting))
+            raise DrainError(f"draining node {name} timed out after {elapsed:.0f}s; waiting for: "
+                             + ", ".join(waiting), sorted(evicted.values()))
         return {"evicted": sorted(evicted.values()), "skipped": sorted(skipped),
                 "elapsed": round(elapsed, 1)}

@@ -54,7 +54,7 @@ def test_labels_add_change_and_remove() -> None:
 
 def test_nothing_to_do_gives_an_empty_patch() -> None:
     node = load("nodes.json")["items"][1]
-    before, after = service.desired_node_state(node, {"pirack.io/pi-model": "pi3bplus"}, None, True)
+    before, after = service.desired_node_state(node, {"pirack.io/pi-model": "pi3bplus"}, None, "uncordon")
     assert before == after
     assert service.node_patch(before, after) == {}
 
@@ -81,11 +81,75 @@ def test_taints_are_matched_by_key_and_effect_and_keep_time_added() -> None:
 
 def test_cordon_and_uncordon() -> None:
     node = load("nodes.json")["items"][1]
-    before, after = service.desired_node_state(node, None, None, False)
+    before, after = service.desired_node_state(node, None, None, "cordon")
     assert service.node_patch(before, after) == {"spec": {"unschedulable": True}}
     node["spec"]["unschedulable"] = True
-    before, after = service.desired_node_state(node, None, None, True)
+    before, after = service.desired_node_state(node, None, None, "uncordon")
     assert service.node_patch(before, after) == {"spec": {"unschedulable": False}}
+
+
+MARK = {service.CORDON_MARK: service.CORDON_OWNER}
+
+
+@pytest.mark.parametrize(("unschedulable", "mark", "request_", "expected"), [
+    # A drain cordons and marks a schedulable node, and keeps its own mark.
+    (False, None, "drain", (True, "pirack.cluster")),
+    (True, "pirack.cluster", "drain", (True, "pirack.cluster")),
+    # Someone else's cordon stays theirs: drained, but not marked.
+    (True, None, "drain", (True, None)),
+    # Undrain lifts only our own cordon; a stale mark goes too.
+    (True, "pirack.cluster", "undrain", (False, None)),
+    (False, "pirack.cluster", "undrain", (False, None)),
+    (True, None, "undrain", (True, None)),
+    (True, "someone", "undrain", (True, "someone")),
+    (False, None, "undrain", (False, None)),
+    # The schedulable option is an explicit choice: our mark is dropped.
+    (True, "pirack.cluster", "cordon", (True, None)),
+    (True, "pirack.cluster", "uncordon", (False, None)),
+    (True, "someone", "uncordon", (False, "someone")),
+    (True, "pirack.cluster", None, (True, "pirack.cluster")),
+])
+def test_cordon_rules(unschedulable: bool, mark: str, request_: str, expected: tuple) -> None:
+    assert service.cordon_after(unschedulable, mark, request_) == expected
+
+
+def test_drain_marks_the_cordon_in_the_same_patch_and_undrain_lifts_it() -> None:
+    node = load("nodes.json")["items"][1]
+    before, after = service.desired_node_state(node, None, None, "drain")
+    assert service.node_patch(before, after) == {"metadata": {"annotations": MARK},
+                                                 "spec": {"unschedulable": True}}
+    node["spec"]["unschedulable"] = True
+    node["metadata"]["annotations"] = dict(MARK)
+    before, after = service.desired_node_state(node, None, None, "undrain")
+    assert service.node_patch(before, after) == {"metadata": {"annotations": {service.CORDON_MARK: None}},
+                                                 "spec": {"unschedulable": False}}
+    assert service.node_summary(node)["cordoned_by"] == "pirack.cluster"
+
+
+def test_an_operators_cordon_is_neither_marked_nor_lifted() -> None:
+    node = load("nodes.json")["items"][1]
+    node["spec"]["unschedulable"] = True
+    for request_ in ("drain", "undrain"):
+        before, after = service.desired_node_state(node, None, None, request_)
+        assert service.node_patch(before, after) == {}
+        assert after["cordoned_by"] is None
+
+
+def test_bad_options_are_all_named_at_once() -> None:
+    node = load("nodes.json")["items"][1]
+    with pytest.raises(service.NodeError) as err:
+        service.desired_node_state(node, {"bad key!": "x", "ok": ["a"]},
+                                   [{"key": "k", "effect": "NoWay"}], None)
+    assert str(err.value) == (
+        "labels: key 'bad key!' needs a name of at most 63 letters, digits, '-', '_' or '.', starting and "
+        "ending with a letter or digit; labels.ok must be at most 63 letters, digits, '-', '_' or '.' "
+        "(or null to remove it), got ['a']; taints[0].effect must be one of NoSchedule, PreferNoSchedule, "
+        "NoExecute, got 'NoWay'")
+
+
+def test_label_values_as_yaml_gives_them() -> None:
+    assert [service.label_value(v) for v in (1, 1.5, True, False, "x", "", "-x", None, "a" * 64)] == [
+        "1", "1.5", "true", "false", "x", "", None, None, None]
 
 
 def test_drain_plan_like_kubectl() -> None:
@@ -157,3 +221,38 @@ def test_drain_refuses_before_evicting_anything(nodes_service: service.NodeServi
     with pytest.raises(service.NodeError, match="hasher-66c4-klmno uses emptyDir"):
         nodes_service.drain("c1-worker1", timeout=5, sleep=0.01)
     assert api.calls("POST") == []
+
+
+@pytest.mark.parametrize(("content_type", "body", "expected"), [
+    ("text/html", b"<html><body>502 Bad Gateway</body></html>",
+     "answered something that is not JSON (text/html: '<html><body>502 Bad Gateway</body></html>')"),
+    ("application/json", b'{"kind": "NodeList", "items": [', "answered something that is not JSON"),
+    ("application/json", b"[1, 2]", "answered JSON that is not an API object (a list)"),
+    ("application/json", b'{"kind": "NodeList", "items": "none"}', "answered a list without items"),
+    ("application/json", b"\xff\xfe", "answered bytes that are not UTF-8 text"),
+])
+def test_an_answer_that_is_not_api_json_is_one_line_naming_the_server(
+        nodes_service: service.NodeService, api: FakeApi, content_type: str, body: bytes, expected: str) -> None:
+    api.raw["/api/v1/nodes"] = (200, content_type, body)
+    with pytest.raises(service.NodeError) as err:
+        nodes_service.list_nodes()
+    assert str(err.value).startswith(f"listing nodes failed: the API server {api.url} (kubeconfig ")
+    assert expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_an_error_page_instead_of_a_status_keeps_the_http_reason(
+        nodes_service: service.NodeService, api: FakeApi) -> None:
+    api.raw["/api/v1/nodes/c1-worker1"] = (502, "text/html", b"<html>\n<h1>Bad Gateway</h1>\n</html>")
+    with pytest.raises(service.NodeError) as err:
+        nodes_service.get_node("c1-worker1")
+    assert str(err.value).endswith("answered 502 Bad Gateway")
+    assert err.value.retryable is True
+
+
+def test_a_drain_that_fails_part_way_says_what_it_evicted(
+        nodes_service: service.NodeService, api: FakeApi) -> None:
+    api.evictions["redis-5c8b-fghij"] = [429]
+    with pytest.raises(service.DrainError) as err:
+        nodes_service.drain("c1-worker1", timeout=0.2, sleep=0.05, delete_emptydir_data=True)
+    assert err.value.evicted == ["dockercoins/hasher-66c4-klmno", "dockercoins/worker-7d9f-abcde"]
