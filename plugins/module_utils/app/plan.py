@@ -13,7 +13,6 @@ errors into the engine's one error, so modules/app.py has one error path.
 
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any, Callable, Optional
 
@@ -32,22 +31,6 @@ def empty_service() -> dict[str, Any]:
             "resources": {"limits": {"cpus": None, "memory": None},
                           "requests": {"cpus": None, "memory": None}},
             "placement": {}, "volumes": []}
-
-
-def comparable(service: dict[str, Any], drop_unpublished_ports: bool = False,
-               drop_volume_size: bool = False) -> dict[str, Any]:
-    """The part of a normalized service an orchestrator can report back.
-
-    Swarm keeps no record of ports that are not published (dnsrr needs none)
-    nor of a volume's size; comparing them would make every run "changed".
-    """
-    out = copy.deepcopy(service)
-    if drop_unpublished_ports:
-        out["ports"] = [p for p in out["ports"] if p["published"] is not None]
-    if drop_volume_size:
-        for vol in out["volumes"]:
-            vol["size"] = None
-    return out
 
 
 def removal_order(removals: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -133,23 +116,8 @@ class Driver:
         """The one poll loop (module_utils/wait.py) with this driver's clock and pace."""
         return wait_for(check, timeout, self.poll, self.clock, self.sleep)
 
-    def read(self, app: str) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def view(self, app: str, live: Any) -> Optional[dict[str, Any]]:
-        raise NotImplementedError
-
     def desired(self, service: dict[str, Any]) -> dict[str, Any]:
         return service
-
-    def act(self, model: dict[str, Any], action: dict[str, Any], live: Any) -> None:
-        raise NotImplementedError
-
-    def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
-        raise NotImplementedError
-
-    def error_text(self, exc: BaseException) -> str:
-        raise NotImplementedError
 
     def prepare(self, app: str, state: str) -> bool:
         """Create what the whole app needs before its services (unless in

@@ -17,7 +17,6 @@ Nothing here does I/O; docs/app-spec.md is the reference for the format.
 from __future__ import annotations
 
 import copy
-import math
 import re
 from fractions import Fraction
 from typing import Any, Optional
@@ -226,7 +225,7 @@ def parse_cpus(value: Any) -> float:
         except ValueError:
             raise ValueError(value) from None
         value = number / 1000 if milli else number
-    if not isinstance(value, (int, float)) or not 0 < value <= MAX_CPUS or not math.isfinite(value):
+    if not isinstance(value, (int, float)) or not 0 < value <= MAX_CPUS:
         raise ValueError(value)
     millis = round(value * 1000)
     if millis <= 0:
@@ -237,8 +236,9 @@ def parse_cpus(value: Any) -> float:
 def check_image(image: str) -> None:
     """Raise ValueError unless ``image`` is a reference Docker accepts."""
     ref = parse_image(image)
-    if not ((ref.registry is None or _REGISTRY.fullmatch(ref.registry)) and _REPOSITORY.fullmatch(ref.repository)
-            and (ref.tag is None or _TAG.fullmatch(ref.tag)) and (ref.digest is None or _DIGEST.fullmatch(ref.digest))):
+    parts = ((_REGISTRY, ref.registry), (_REPOSITORY, ref.repository), (_TAG, ref.tag), (_DIGEST, ref.digest))
+    # Re-joined parts equal to the whole: nothing was dropped ("web:").
+    if str(ref) != image or not all(part is None or pattern.fullmatch(part) for pattern, part in parts):
         raise ValueError(image)
 
 

@@ -15,9 +15,10 @@ ingress routing mesh needs IPVS too.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Optional
 
-from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, comparable, empty_service
+from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, format_size, parse_size
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import DockerException, one_line
 
@@ -145,8 +146,16 @@ def read_service(app: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def desired_view(service: dict[str, Any]) -> dict[str, Any]:
-    """What ``read_service`` returns once ``service`` is deployed."""
-    return comparable(service, drop_unpublished_ports=True, drop_volume_size=True)
+    """What ``read_service`` returns once ``service`` is deployed.
+
+    Swarm keeps no record of ports that are not published (dnsrr needs none)
+    nor of a volume's size; comparing them would make every run "changed".
+    """
+    view = copy.deepcopy(service)
+    view["ports"] = [p for p in view["ports"] if p["published"] is not None]
+    for volume in view["volumes"]:
+        volume["size"] = None
+    return view
 
 
 def eligible_nodes(nodes: list[dict[str, Any]], placement: dict[str, str]) -> int:

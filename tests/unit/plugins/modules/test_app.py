@@ -70,3 +70,37 @@ def test_swarm_without_an_engine_says_where_it_looked(tmp_path: Path, capsys) ->
                                    "docker_host": f"unix://{tmp_path}/docker.sock"}, capsys)
     assert result["failed"] is True
     assert result["msg"].startswith(f"no Docker engine answers at unix://{tmp_path}/docker.sock")
+
+
+@pytest.mark.parametrize(("limits", "option"), [
+    ({"cpus": "inf"}, "services.web.resources.limits.cpus"),
+    ({"cpus": "1e400"}, "services.web.resources.limits.cpus"),
+    ({"memory": "9" * 400}, "services.web.resources.limits.memory"),
+], ids=["cpus-inf", "cpus-1e400", "memory-400-digits"])
+def test_values_past_any_machine_fail_naming_the_option(tmp_path: Path, capsys, limits: dict, option: str) -> None:
+    spec = {"name": "demo", "services": {"web": {"image": "x", "resources": {"limits": limits}}}}
+    result = run_module(app.main, {"spec": spec, "orchestrator": "swarm",
+                                   "docker_host": f"unix://{tmp_path}/docker.sock"}, capsys)
+    assert result["failed"] is True and "\n" not in result["msg"]
+    assert result["errors"][0].startswith(f"{option}: expected "), result["errors"]
+
+
+def test_a_spec_file_that_is_not_utf8_is_named(tmp_path: Path, capsys) -> None:
+    latin = tmp_path / "latin1.yml"
+    latin.write_bytes("name: café\n".encode("latin-1"))
+    result = run_module(app.main, {"spec": str(latin), "orchestrator": "swarm"}, capsys)
+    assert result["msg"] == f"spec: {latin} is not UTF-8 text (byte 9: invalid continuation byte)"
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({"wait_timeout": 10**30}, "wait_timeout: expected seconds between 0 and 86400, got 1000000"),
+    ({"wait_timeout": -1}, "wait_timeout: expected seconds between 0 and 86400, got -1"),
+    ({"namespace": "Bad_NS"}, "namespace: expected a Kubernetes namespace name"),
+    ({"image_tag": "a b"}, "image_tag: expected an image tag"),
+    ({"registry": "http://x"}, "invalid app spec: registry: expected a registry host[:port]"),
+])
+def test_options_are_checked_before_any_connection(api: AppApi, tmp_path: Path, capsys, extra: dict,
+                                                   expected: str) -> None:
+    result = run_module(app.main, args(api, tmp_path, **extra), capsys)
+    assert result["failed"] is True and expected in result["msg"] and "\n" not in result["msg"]
+    assert api.writes() == [] and api.requests == []

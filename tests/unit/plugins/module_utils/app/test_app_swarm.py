@@ -179,3 +179,13 @@ def test_rollout_failure_reports_each_reason_once_newest_first() -> None:
                        "update: update paused due to failure or early termination; "
                        "pending: no suitable node (scheduling constraints not satisfied on 2 nodes); "
                        "rejected: No such image: pirack/app-test:nope (2 tasks)")
+
+
+def test_desired_view_drops_only_what_the_engine_cannot_report() -> None:
+    web = normalize({"name": "demo", "services": {"web": {
+        "image": "pirack/web:1", "ports": [{"port": 80}, {"port": 81, "published": 8081}],
+        "volumes": [{"name": "d", "path": "/d"}]}}})["services"]["web"]
+    view = app_swarm.desired_view(web)
+    assert view["ports"] == [{"port": 81, "published": 8081, "protocol": "tcp"}]
+    assert view["volumes"] == [{"name": "d", "path": "/d", "size": None}]
+    assert web["volumes"][0]["size"] == "1Gi", "the model itself is untouched"
