@@ -88,7 +88,7 @@ options:
     type: str
   namespace:
     description:
-      - Kubernetes namespace of the app's objects; it must exist. Ignored on Swarm.
+      - Kubernetes namespace of the app's objects (a DNS label); it must exist. Ignored on Swarm.
     type: str
     default: default
   wait:
@@ -101,7 +101,7 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait before failing when O(wait=true).
+    description: Seconds to wait before failing when O(wait=true); from 0 to 86400.
     type: int
     default: 300
 requirements:
