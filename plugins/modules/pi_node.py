@@ -22,6 +22,11 @@ description:
   - When lxcfs serves O(lxcfs_dir), C(free) and C(nproc) inside the node show the
     board's limits; without it they show the machine's, and the limits still apply.
   - Runs where the Docker engine that hosts the rack is, normally C(localhost).
+  - Every option is checked before the engine is asked anything, and a bad one
+    fails the task with one line naming it. When a node's settings change, the
+    new container is created beside the old one (parked under C(<name>.replaced))
+    and the old one is removed only once the new one runs; if the new one cannot
+    start, the old one is put back.
 extends_documentation_fragment:
   - pirack.cluster.docker
 attributes:
@@ -36,7 +41,10 @@ attributes:
     support: full
 options:
   name:
-    description: Container name, and the node's hostname unless O(hostname) is set.
+    description:
+      - Container name, and the node's hostname unless O(hostname) is set.
+      - Letters, digits, V(_), V(.) and V(-), starting with a letter or digit; without
+        O(hostname) it must also be a hostname (no V(_), at most 63 characters).
     type: str
     required: true
   state:
@@ -58,10 +66,12 @@ options:
         (a Pi 4 came with 1024, 2048, 4096 or 8192). Defaults to the model's usual size.
     type: int
   cpus:
-    description: CPU limit; defaults to the board's cores, capped at the machine's CPUs.
+    description:
+      - CPU limit, from 0.01 to the machine's CPU count; defaults to the board's cores,
+        capped at the machine's CPUs.
     type: float
   hostname:
-    description: Hostname inside the node.
+    description: Hostname inside the node (letters, digits and V(-) between dots, at most 63 characters).
     type: str
   image:
     description: The Pi host image (built by C(make images)).
@@ -79,13 +89,17 @@ options:
     type: str
     default: 10.99.0.0/24
   ipv4_address:
-    description: Fixed address of the node on the rack network.
+    description:
+      - Fixed address of the node on the rack network, inside O(subnet) and not its
+        network, broadcast or gateway (first) address.
     type: str
   ssh_port:
-    description: Port on O(ssh_bind) that forwards to the node's sshd. Required with V(present).
+    description:
+      - Port (1 to 65535) on O(ssh_bind) that forwards to the node's sshd. Required with V(present).
+      - A port another container already publishes is refused before anything changes.
     type: int
   ssh_bind:
-    description: Address the SSH port is published on.
+    description: IP address the SSH port is published on.
     type: str
     default: 127.0.0.1
   authorized_key:
@@ -153,13 +167,19 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     docker_argument_spec,
     one_line,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
 from ansible_collections.pirack.cluster.plugins.module_utils.sim_rack import (
     CAPABILITIES,
+    PARKED_SUFFIX,
     SECURITY_OPT,
+    NodeParamError,
     actual_node,
+    address_holder,
     desired_node,
     differences,
     engine_volume,
+    node_problems,
+    port_holder,
     subnet_problem,
 )
 
@@ -168,6 +188,10 @@ try:
     from docker.types import IPAMConfig, IPAMPool
 except ImportError:  # reported by client_from_module
     ImageNotFound = NotFound = DockerException
+
+# Seconds systemd in a node gets to shut its engine down before a replacement
+# starts on the same engine volume.
+STOP_TIMEOUT = 30
 
 
 class PiNodeManager:
@@ -181,9 +205,13 @@ class PiNodeManager:
         self.changed = False
         self.diff: dict[str, Any] = {"before": {}, "after": {}}
 
-    def _container(self) -> Any:
+    def fail(self, msg: str) -> None:
+        """Fail the task; ``changed`` says whether anything was done before."""
+        self.module.fail_json(msg=msg, changed=self.changed)
+
+    def _get(self, name: str) -> Any:
         try:
-            return self.client.containers.get(self.params["name"])
+            return self.client.containers.get(name)
         except NotFound:
             return None
 
@@ -202,9 +230,8 @@ class PiNodeManager:
             subnets = [c.get("Subnet") for c in configs]
             if subnet not in subnets:
                 found = ", ".join(map(str, subnets)) or "none"
-                self.module.fail_json(
-                    msg=f"network {network.name} exists with subnet {found}, not {subnet}; "
-                        f"remove the rack first (make rack-down) or set subnet to match")
+                self.fail(f"network {network.name} exists with subnet {found}, not {subnet}; "
+                          f"remove the rack first (make rack-down) or set subnet to match")
             return False
         others = []
         for net in self.client.networks.list():
@@ -213,7 +240,7 @@ class PiNodeManager:
                     others.append(cfg["Subnet"])
         problem = subnet_problem(subnet, others)
         if problem:
-            self.module.fail_json(msg=problem)
+            self.fail(problem)
         return True
 
     def create_network(self) -> None:
@@ -228,53 +255,79 @@ class PiNodeManager:
     def _host_cpus(self) -> int:
         return int(self.client.info().get("NCPU") or os.cpu_count() or 1)
 
+    def check_free(self, want: dict[str, Any], current: Any) -> None:
+        """Fail when another container holds the SSH port or the address.
+
+        The new container would only find out when it starts; asking first
+        names the culprit and leaves the current node untouched.
+        """
+        exclude = current.id if current is not None else None
+        port = self.params["ssh_port"]
+        holder = port_holder(self.client.api.containers(), self.params["ssh_bind"], port, exclude)
+        if holder:
+            self.fail(f"ssh_port {port} on {self.params['ssh_bind']} is already published by "
+                      f"container {holder}; pick another port")
+        network = self._network()
+        holder = address_holder(network.attrs, want["ipv4_address"], exclude) if network else None
+        if holder:
+            self.fail(f"ipv4_address {want['ipv4_address']} is already used on network "
+                      f"{self.params['network']} by container {holder}")
+
     def present(self) -> dict[str, Any]:
-        for key in ("ssh_port", "authorized_key"):
-            if not self.params.get(key):
-                self.module.fail_json(msg=f"{key} is required when state is present")
+        name = self.params["name"]
         if not os.path.isfile(self.params["authorized_key"]):
-            self.module.fail_json(msg=f"authorized_key {self.params['authorized_key']} is not a file")
+            self.fail(f"authorized_key {self.params['authorized_key']} is not a file")
         lxcfs_dir = self.params["lxcfs_dir"]
         lxcfs = bool(lxcfs_dir) and os.path.isfile(os.path.join(lxcfs_dir, "proc", "meminfo"))
         try:
             image = self.client.images.get(self.params["image"])
         except ImageNotFound:
-            self.module.fail_json(msg=f"image {self.params['image']} not found; build it with: make images")
+            self.fail(f"image {self.params['image']} not found; build it with: make images")
         missing_network = self.check_network()
         try:
             want = desired_node(self.params, self._host_cpus(), lxcfs)
-        except ValueError as exc:
-            self.module.fail_json(msg=str(exc))
-        if missing_network:
-            self.create_network()
-        container = self._container()
+        except NodeParamError as exc:
+            self.fail(str(exc))
+        if self._get(name + PARKED_SUFFIX) is not None:
+            self.fail(f"container {name}{PARKED_SUFFIX} is left from an interrupted re-creation of "
+                      f"node {name}; keep one of the two, remove the other, name it {name} and re-run")
+        container = self._get(name)
         if container is not None:
             have = actual_node(container.attrs, self.params["image"], image.id)
             changed_keys = differences(have, want)
-            if changed_keys:
-                self.diff["before"] = have
-                self.diff["after"].update(want)
-                self.diff["after"]["recreated_for"] = changed_keys
-                self.changed = True
-                if not self.check:
-                    container.remove(force=True)
-                    container = None
-            elif container.status != "running":
-                self.diff["before"] = {"status": container.status}
-                self.diff["after"]["status"] = "running"
-                self.changed = True
-                if not self.check:
-                    container.start()
-        else:
-            self.diff["after"].update(want)
+            if not changed_keys:
+                if container.status != "running":
+                    self.diff["before"] = {"status": container.status}
+                    self.diff["after"]["status"] = "running"
+                    self.changed = True
+                    if not self.check:
+                        container.start()
+                        container.reload()
+                return self._describe(container, want)
+            self.diff["before"] = have
+            self.diff["after"]["recreated_for"] = changed_keys
+        self.check_free(want, container)
+        self.diff["after"].update(want)
+        if missing_network:
+            self.create_network()
+        if self.check:
             self.changed = True
-        if container is None and not self.check:
+            return self._describe(container, want)
+        if container is None:
             container = self._create(want)
-        if container is not None and not self.check:
-            container.reload()
+            self.changed = True
+            container.start()
+        else:
+            container = self._replace(container, want)
+        container.reload()
         return self._describe(container, want)
 
     def _create(self, want: dict[str, Any]) -> Any:
+        """Create the node's container, not started, on the rack network only.
+
+        A container left half-made (the network refused it) is removed, so a
+        failure leaves nothing behind under the node's name.
+        """
         volumes = {}
         for source, target in want["binds"].items():
             path, mode = target.rsplit(":", 1)
@@ -299,14 +352,56 @@ class PiNodeManager:
             restart_policy={"Name": "unless-stopped"},
             network=None,
         )
-        # Attach to the rack network with the fixed address, then drop the
-        # default bridge so each node has exactly one interface, like a Pi.
-        rack = self.client.networks.get(self.params["network"])
-        rack.connect(container, ipv4_address=want["ipv4_address"])
-        with contextlib.suppress(DockerException):
-            self.client.networks.get("bridge").disconnect(container)
-        container.start()
+        try:
+            # Attach to the rack network with the fixed address, then drop the
+            # default bridge so each node has exactly one interface, like a Pi.
+            rack = self.client.networks.get(self.params["network"])
+            rack.connect(container, ipv4_address=want["ipv4_address"])
+            with contextlib.suppress(DockerException):
+                self.client.networks.get("bridge").disconnect(container)
+        except DockerException:
+            container.remove(force=True)
+            raise
         return container
+
+    def _replace(self, old: Any, want: dict[str, Any]) -> Any:
+        """Swap the node's container for one made from ``want``, never being
+        left with neither.
+
+        The old container steps aside under a parked name and keeps running
+        while the new one is created; it stops (freeing its port, address and
+        engine volume) only for the new one to start, and is removed only once
+        the new one runs. Any failure before that puts it back as it was.
+        """
+        name = self.params["name"]
+        parked = name + PARKED_SUFFIX
+        was_running = old.status == "running"
+        old.rename(parked)
+        try:
+            new = self._create(want)
+        except DockerException:
+            old.rename(name)
+            raise
+        # From here the board goes down: whatever happens next is a change.
+        self.changed = True
+        if was_running:
+            old.stop(timeout=STOP_TIMEOUT)
+        try:
+            new.start()
+        except DockerException as exc:
+            reason = one_line(exc)
+            try:
+                new.remove(force=True)
+                old.rename(name)
+                if was_running:
+                    old.start()
+            except DockerException as undo:
+                self.fail(f"node {name}: the new container did not start ({reason}) and putting the "
+                          f"old one back failed ({one_line(undo)}); it is kept as container {parked}")
+            self.fail(f"node {name}: the new container did not start ({reason}); the old one was put "
+                      f"back{' and restarted' if was_running else ''}")
+        old.remove(force=True)
+        return new
 
     def _describe(self, container: Any, want: dict[str, Any]) -> dict[str, Any]:
         node = {"name": self.params["name"], "model": self.params["model"],
@@ -322,7 +417,7 @@ class PiNodeManager:
         return node
 
     def absent(self) -> dict[str, Any]:
-        container = self._container()
+        container = self._get(self.params["name"])
         if container is not None:
             self.changed = True
             self.diff["before"] = {"name": container.name, "status": container.status}
@@ -350,36 +445,41 @@ class PiNodeManager:
         return {}
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec=docker_argument_spec(
-            name={"type": "str", "required": True},
-            state={"type": "str", "default": "present", "choices": ["present", "absent"]},
-            model={"type": "str", "default": "pi3bplus",
-                   "choices": ["pi5", "pi4", "pi400", "cm4", "pi3bplus", "pi3b", "pi3aplus",
-                               "pizero2w", "pi2b"]},
-            memory_mb={"type": "int"},
-            cpus={"type": "float"},
-            hostname={"type": "str"},
-            image={"type": "str", "default": "pirack/pi-host:bookworm"},
-            network={"type": "str", "default": "pirack"},
-            subnet={"type": "str", "default": "10.99.0.0/24"},
-            ipv4_address={"type": "str"},
-            ssh_port={"type": "int"},
-            ssh_bind={"type": "str", "default": "127.0.0.1"},
-            authorized_key={"type": "path"},
-            lxcfs_dir={"type": "str", "default": "/var/lib/lxcfs"},
-            labels={"type": "dict", "default": {}},
-        ),
-        supports_check_mode=True,
+def argument_spec() -> dict[str, dict[str, Any]]:
+    """The module's options; the model choices come from the one board table."""
+    return docker_argument_spec(
+        name={"type": "str", "required": True},
+        state={"type": "str", "default": "present", "choices": ["present", "absent"]},
+        model={"type": "str", "default": "pi3bplus", "choices": list(MODELS)},
+        memory_mb={"type": "int"},
+        cpus={"type": "float"},
+        hostname={"type": "str"},
+        image={"type": "str", "default": "pirack/pi-host:bookworm"},
+        network={"type": "str", "default": "pirack"},
+        subnet={"type": "str", "default": "10.99.0.0/24"},
+        ipv4_address={"type": "str"},
+        ssh_port={"type": "int"},
+        ssh_bind={"type": "str", "default": "127.0.0.1"},
+        authorized_key={"type": "path"},
+        lxcfs_dir={"type": "str", "default": "/var/lib/lxcfs"},
+        labels={"type": "dict", "default": {}},
     )
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    # Every option is checked before the engine is even asked: a bad value
+    # must never get as far as replacing the node it was meant for.
+    problems = node_problems(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
     client = client_from_module(module)
     manager = PiNodeManager(module, client)
     try:
         node = manager.present() if module.params["state"] == "present" else manager.absent()
     except DockerException as exc:
         module.fail_json(msg=f"Docker engine error for node {module.params['name']}: {one_line(exc)}",
-                         exception=traceback.format_exc())
+                         changed=manager.changed, exception=traceback.format_exc())
     result: dict[str, Any] = {"changed": manager.changed, "node": node}
     if module._diff:
         result["diff"] = manager.diff

@@ -7,6 +7,7 @@ not an installed copy.
 """
 
 import os
+import socket
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -21,6 +22,36 @@ for fixture_dir in ("k8s", "app"):
 
 import pytest  # noqa: E402
 from fake_api import FakeApi  # noqa: E402
+
+# Unit tests never touch a Docker engine: the modules they run (which take
+# DOCKER_HOST as their default), the SDK and the docker CLI all find a closed
+# port instead of the machine's engine. Engine tests live in tests/integration.
+NO_ENGINE = "tcp://127.0.0.1:9"
+os.environ["DOCKER_HOST"] = NO_ENGINE
+for _var in ("DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+    os.environ.pop(_var, None)
+ENGINE_REFUSED = ("a unit test tried to reach a Docker engine (tests/unit/conftest.py); "
+                  "tests that need one belong in tests/integration")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A unit test asking for the engine fixture fails instead of quietly skipping."""
+    if "engine" in getattr(item, "fixturenames", ()):
+        pytest.fail(f"{item.nodeid}: {ENGINE_REFUSED}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def no_engine_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse in-process connections to a Docker socket given explicitly
+    (the SDK's unix:///var/run/docker.sock default ignores DOCKER_HOST)."""
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: object) -> None:
+        if sock.family == socket.AF_UNIX and "docker" in str(address):
+            raise ConnectionRefusedError(ENGINE_REFUSED)
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @pytest.fixture

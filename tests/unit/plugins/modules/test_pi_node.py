@@ -1,60 +1,78 @@
-"""pi_node against the real engine: create, re-run, check mode, remove."""
+"""pi_node without an engine: its documentation and argument spec follow the
+one board table, and bad options are refused before the engine is asked.
 
-import subprocess
+The engine half (create, re-run, re-create, roll back) is
+tests/integration/test_pi_node.py.
+"""
+
+from __future__ import annotations
 
 import pytest
+import yaml
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS
+from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
+from ansible_collections.pirack.cluster.plugins.modules import pi_node
 
-NAME = "unit-pi-node"
-NETWORK = "unit-pi-node"
-SUBNET = "10.99.8.0/24"
-
-
-@pytest.fixture(name="key")
-def fixture_key(tmp_path):
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "id")], check=True)
-    return str(tmp_path / "id.pub")
-
-
-@pytest.fixture(name="node_args")
-def fixture_node_args(engine, module_runner, key):
-    """Arguments of one node; whatever the test did, the node is removed."""
-    pi_image = module_runner("docker_op", {"op": "images", "name": "pirack/pi-host"})
-    if not any("pirack/pi-host:bookworm" in i.get("tags", []) for i in pi_image.get("images", [])):
-        pytest.skip("image pirack/pi-host:bookworm missing (make images builds it)")
-    args = {"name": NAME, "model": "pi3bplus", "network": NETWORK, "subnet": SUBNET,
-            "ipv4_address": "10.99.8.20", "ssh_port": 2920, "authorized_key": key}
-    yield args
-    module_runner("pi_node", {"name": NAME, "network": NETWORK, "state": "absent"})
+DOC_OPTIONS = yaml.safe_load(pi_node.DOCUMENTATION)["options"]
+SPEC = pi_node.argument_spec()
+GOOD = {"name": "pi-c1-worker1", "model": "pi3bplus", "network": "unit-pi-node", "subnet": "10.99.9.0/24",
+        "ipv4_address": "10.99.9.20", "ssh_port": 2950, "authorized_key": "/nonexistent/id.pub"}
 
 
-def test_node_lifecycle(module_runner, node_args):
-    planned = module_runner("pi_node", node_args, check_mode=True, diff=True)
-    assert planned["changed"] is True and planned["diff"]["after"]["memory_mb"] == 1024
-
-    created = module_runner("pi_node", node_args)
-    assert created["changed"] is True, created
-    assert created["node"]["status"] == "running"
-    assert created["node"]["ipv4_address"] == "10.99.8.20"
-
-    again = module_runner("pi_node", node_args)
-    assert again["changed"] is False, again
-
-    bigger = module_runner("pi_node", dict(node_args, model="pi4", memory_mb=2048), check_mode=True, diff=True)
-    assert bigger["changed"] is True
-    assert bigger["diff"]["after"]["recreated_for"] == ["memory_mb", "labels"]
-
-    removed = module_runner("pi_node", {"name": NAME, "network": NETWORK, "state": "absent"})
-    assert removed["changed"] is True
-    assert module_runner("pi_node", {"name": NAME, "network": NETWORK, "state": "absent"})["changed"] is False
+def test_model_choices_are_the_board_table() -> None:
+    assert DOC_OPTIONS["model"]["choices"] == list(MODELS), "pi_node DOCUMENTATION model choices differ from MODELS"
+    assert SPEC["model"]["choices"] == list(MODELS)
+    assert SPEC["model"]["default"] == DOC_OPTIONS["model"]["default"] and SPEC["model"]["default"] in MODELS
 
 
-def test_bad_input_is_refused_in_one_line(module_runner, node_args):
-    overlap = module_runner("pi_node", dict(node_args, network="unit-bad", subnet="172.18.5.0/24"))
-    assert overlap["failed"] and "overlaps 172.16.0.0/12" in overlap["msg"]
-    model = module_runner("pi_node", dict(node_args, model="pi7"))
-    assert model["failed"] and "value of model must be one of" in model["msg"]
-    memory = module_runner("pi_node", dict(node_args, memory_mb=2048))
-    assert memory["failed"] and memory["msg"] == "a Raspberry Pi 3 Model B Plus has 1024 MiB of memory, not 2048"
-    no_engine = module_runner("pi_node", dict(node_args, docker_host="unix:///nonexistent.sock"))
-    assert no_engine["failed"] and "no Docker engine answers at unix:///nonexistent.sock" in no_engine["msg"]
-    assert "\n" not in no_engine["msg"]
+@pytest.mark.parametrize("option", sorted(set(SPEC) - set(DOCKER_COMMON_ARGS)))
+def test_documentation_matches_the_argument_spec(option: str) -> None:
+    doc, spec = DOC_OPTIONS[option], SPEC[option]
+    for field in ("type", "default", "choices", "required"):
+        assert doc.get(field) == spec.get(field), f"{option}.{field}: documented {doc.get(field)!r}, " \
+                                                  f"argument spec {spec.get(field)!r}"
+
+
+def test_every_documented_option_is_in_the_spec() -> None:
+    assert set(DOC_OPTIONS) == set(SPEC) - set(DOCKER_COMMON_ARGS)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cpus": -2}, "cpus -2.0 must be a number of CPUs of at least 0.01"),
+        ({"ssh_port": 0}, "ssh_port 0 must be a TCP port, 1 to 65535"),
+        ({"ssh_port": None}, "ssh_port is required when state is present"),
+        ({"ssh_bind": "my-laptop"}, "ssh_bind 'my-laptop' is not an IP address"),
+        ({"name": "-pi"}, "name '-pi' is not a container name"),
+        ({"name": "pi_c1"}, "name 'pi_c1' is not a hostname"),
+        ({"memory_mb": 2048}, "memory_mb: a Raspberry Pi 3 Model B Plus has 1024 MiB of memory, not 2048"),
+        ({"ipv4_address": "10.98.0.5"}, "ipv4_address 10.98.0.5 is not inside subnet 10.99.9.0/24"),
+        ({"subnet": "172.18.5.0/24", "ipv4_address": None}, "overlaps 172.16.0.0/12"),
+        ({"labels": {"model": "pi5"}}, "labels: 'model' is set from the model option"),
+    ],
+)
+def test_bad_options_fail_in_one_line_before_the_engine(module_runner, change: dict, message: str) -> None:
+    # DOCKER_HOST points at a closed port (tests/unit/conftest.py): a module
+    # that got as far as the engine would say "no Docker engine answers".
+    answer = module_runner("pi_node", dict(GOOD, **change))
+    assert answer["failed"] and message in answer["msg"], answer
+    assert "\n" not in answer["msg"] and "no Docker engine" not in answer["msg"]
+    assert not answer.get("changed")
+
+
+def test_every_bad_option_is_named_at_once(module_runner) -> None:
+    answer = module_runner("pi_node", dict(GOOD, cpus=0, ssh_port=99999, ssh_bind="x"))
+    assert [part.split()[0] for part in answer["msg"].split("; ")] == ["cpus", "ssh_port", "ssh_bind"]
+
+
+def test_unknown_model_is_refused_by_the_argument_spec(module_runner) -> None:
+    answer = module_runner("pi_node", dict(GOOD, model="pi7"))
+    assert answer["failed"] and "value of model must be one of: pi5, pi4" in answer["msg"]
+
+
+def test_good_options_go_on_to_the_engine(module_runner) -> None:
+    answer = module_runner("pi_node", GOOD)
+    assert answer["failed"] and "no Docker engine answers at tcp://127.0.0.1:9" in answer["msg"]
+    removal = module_runner("pi_node", {"name": "pi_c1", "state": "absent"})
+    assert "no Docker engine answers" in removal["msg"], "a name that is no hostname can still be removed"
