@@ -36,6 +36,34 @@ $(BIN)/.stamp: requirements.txt requirements-test.txt
 
 venv: $(BIN)/.stamp .collections/ansible_collections/pirack/cluster ## create the virtualenv with every requirement
 
+# A controller for a real rack, without the test toolchain: requirements.txt
+# in $(CONTROLLER_VENV), then the collection built from this checkout and
+# installed into $(COLLECTIONS_DIR) with the collections galaxy.yml declares
+# (from Galaxy; offline, from GALAXY_OFFLINE_FROM, a directory holding
+# <namespace>/<name>/ of each, e.g. the ansible_collections/ of the `ansible`
+# PyPI package).
+CONTROLLER_VENV     ?= $(VENV)
+COLLECTIONS_DIR     ?= $(HOME)/.ansible/collections
+GALAXY_OFFLINE_FROM ?=
+
+.PHONY: controller
+controller: ## runtime-only controller: requirements.txt, the collection and its dependencies installed
+	@echo "==> $(CONTROLLER_VENV): runtime requirements only"
+	test -x $(CONTROLLER_VENV)/bin/python || $(PYTHON) -m venv $(CONTROLLER_VENV)
+	$(CONTROLLER_VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	rm -rf build/collection
+	$(CONTROLLER_VENV)/bin/ansible-galaxy collection build --force --output-path build/collection .
+	tarball=$$(ls build/collection/pirack-cluster-*.tar.gz)
+	echo "==> $$tarball and its dependencies into $(COLLECTIONS_DIR)"
+	if [ -n "$(GALAXY_OFFLINE_FROM)" ]; then
+	  deps=$$($(CONTROLLER_VENV)/bin/python -c 'import yaml; print(" ".join(yaml.safe_load(open("galaxy.yml"))["dependencies"]))')
+	  $(CONTROLLER_VENV)/bin/ansible-galaxy collection install --offline --force -p $(COLLECTIONS_DIR) \
+	    "$$tarball" $$(for d in $$deps; do echo "$(GALAXY_OFFLINE_FROM)/$${d/.//}"; done)
+	else
+	  $(CONTROLLER_VENV)/bin/ansible-galaxy collection install --force -p $(COLLECTIONS_DIR) "$$tarball"
+	fi
+	echo "Controller ready: . $(CONTROLLER_VENV)/bin/activate; ansible-playbook pirack.cluster.site -i <inventory>"
+
 engine: ## make sure a Docker engine answers (installs docker.io when root)
 	@bash scripts/ensure-engine.sh
 
