@@ -38,7 +38,8 @@ attributes:
       - Never changes anything; each run records new samples.
 options:
   counter_url:
-    description: URL answering a JSON object that holds the counter.
+    description:
+      - Plain C(http://host[:port]/path) URL answering a JSON object that holds the counter.
     type: str
     required: true
   counter_field:
@@ -66,8 +67,10 @@ options:
   targets:
     description:
       - Latency probers, by name (for example V(rng), V(hasher)). Each is a dict
-        with C(url), optional C(method) (default V(GET)) and C(body_bytes) (a body
-        of that many zero bytes, for a hasher).
+        with C(url) (plain C(http://)), optional C(method) (default V(GET)) and
+        C(body_bytes) (a body of that many zero bytes, 0 to 16 MiB, for a hasher).
+      - Every option is checked before anything is recorded; a bad one fails
+        with one line naming it.
     type: dict
     default: {}
   pause:
@@ -126,6 +129,8 @@ latency_summary:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.bench_probe import (  # noqa: E402
+    ProbeError,
+    check_params,
     record,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import (  # noqa: E402
@@ -135,7 +140,8 @@ from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import 
 
 
 def main() -> None:
-    """Entry point: record, summarise, return; fails only if nothing was read."""
+    """Entry point: check every option, record, summarise, return; fails on a
+    bad option (one line naming it) or when no counter sample could be read."""
     module = AnsibleModule(
         argument_spec={
             "counter_url": {"type": "str", "required": True},
@@ -150,10 +156,10 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    p = module.params
-    for name, spec in p["targets"].items():
-        if not isinstance(spec, dict) or "url" not in spec:
-            module.fail_json(msg=f"targets.{name} must be a dict with a url")
+    try:
+        p = check_params(module.params)
+    except ProbeError as exc:
+        module.fail_json(msg=str(exc))
     result = record(p["counter_url"], p["counter_field"], p["duration"], p["interval"],
                     p["targets"], p["pause"], p["timeout"])
     if not result["samples"]:

@@ -16,7 +16,7 @@ description:
     them C(report.md), a self-contained C(report.html) (plots inlined),
     C(sweep.csv), C(overhead.csv), C(summary.json) and the PNG plots
     (hash rate vs workers with the ideal line, scaling efficiency, latency vs
-    load, container overhead per host).
+    load, container overhead per host, container density).
   - With O(compare_to), the report ends with one table comparing the two folders
     (before/after, swarm vs k3s, Pi rack vs simulated rack).
   - Runs where the result folder is, normally the controller
@@ -52,6 +52,23 @@ options:
     description: Draw the PNG plots (needs matplotlib on the controller).
     type: bool
     default: true
+  expect:
+    description:
+      - Expected sweep figures, checked after the report is written; each miss is
+        returned in RV(unmet) with the number measured (the benchmark role fails on
+        it). An entry selects sweep points by C(mode) and optionally C(rng_layout),
+        C(cluster), C(workers) (exact) or C(max_workers), and bounds either
+        C(per_worker) (hashes/s per worker over the selected points) or C(rate)
+        (hashes/s of each point) as C([low, high]), either side null for open.
+      - Points the run did not measure are reported as not measured, not missed.
+    type: list
+    elements: dict
+    default: []
+notes:
+  - Every file is written to a temporary file first and all are renamed at the
+    end; on any failure nothing in the folder is replaced. A raw file that is
+    not what the benchmark role writes fails with one line naming the file and
+    the field.
 """
 
 EXAMPLES = r"""
@@ -61,6 +78,16 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
   register: report
+
+- name: Fail loudly if the faithful coin-miner got slower
+  pirack.cluster.benchmark_report:
+    path: "{{ benchmark_run_dir }}"
+    expect:
+      - {mode: faithful, max_workers: 8, per_worker: [3.2, 3.4]}
+      - {mode: faithful, rng_layout: single, workers: 10, rate: [30, null]}
+  delegate_to: localhost
+  register: report
+  failed_when: report.unmet | length > 0
 
 - name: Compare a k3s run with a swarm run
   pirack.cluster.benchmark_report:
@@ -84,6 +111,23 @@ summary:
   description: Every number of the report as data (sweep rows and series, overhead rows, density rows, comparison rows).
   returned: always
   type: dict
+changed_files:
+  description: Names of the files that were (or in check mode would be) rewritten.
+  returned: always
+  type: list
+  elements: str
+expectations:
+  description:
+    - Each O(expect) entry per cluster, with the figure measured and whether it
+      is in range (null when not measured).
+  returned: always
+  type: list
+  elements: dict
+unmet:
+  description: One line per missed expectation, naming the figure, the number measured and the range.
+  returned: always
+  type: list
+  elements: str
 """
 
 import os  # noqa: E402
@@ -91,7 +135,13 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.bench_report import (  # noqa: E402
+    changed_files,
+    commit,
     write_report,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.bench_results import (  # noqa: E402
+    ReportError,
+    check_expect,
 )
 
 try:
@@ -105,43 +155,38 @@ except ImportError:
 
 
 def main() -> None:
-    """Entry point: summarise, then write only what changed."""
+    """Entry point: check the options and the raw files, render everything
+    in memory, then write only what changed, all or none."""
     module = AnsibleModule(
         argument_spec={
             "path": {"type": "path", "required": True},
             "compare_to": {"type": "path"},
             "plots": {"type": "bool", "default": True},
+            "expect": {"type": "list", "elements": "dict", "default": []},
         },
         supports_check_mode=True,
     )
     folder = module.params["path"]
     if module.params["plots"] and not HAS_MATPLOTLIB:
         module.fail_json(msg=missing_required_lib("matplotlib"), exception=MATPLOTLIB_ERROR)
-    # PNGs are drawn straight into the folder, so check mode skips them.
-    draw = module.params["plots"] and not module.check_mode
     try:
-        summary, files = write_report(folder, module.params["compare_to"], draw=draw)
-    except (OSError, ValueError, KeyError) as exc:
-        module.fail_json(msg=f"{folder}: cannot build the report: {exc}",
-                         exception=traceback.format_exc())
-    changed = False
-    written = []
-    for name, text in sorted(files.items()):
-        target = os.path.join(folder, name)
-        written.append(target)
-        try:
-            with open(target, encoding="utf-8") as handle:
-                if handle.read() == text:
-                    continue
-        except OSError:
-            pass
-        changed = True
-        if not module.check_mode:
-            with open(target, "w", encoding="utf-8") as handle:
-                handle.write(text)
-    written += sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".png"))
-    module.exit_json(changed=changed, files=written, headline=summary["headline"],
-                     summary=summary)
+        expect = check_expect(module.params["expect"])
+        for option in ("path", "compare_to"):
+            where = module.params[option]
+            if where is not None and not os.path.isdir(where):
+                raise ReportError(f"{option}: {where} is not a folder of benchmark results")
+        summary, files = write_report(folder, module.params["compare_to"],
+                                      draw=module.params["plots"], expect=expect)
+        changed = changed_files(folder, files)
+        if changed and not module.check_mode:
+            commit(folder, files, changed)
+    except ReportError as exc:
+        module.fail_json(msg=str(exc))
+    unmet = [r["message"] for r in summary["expectations"] if r["ok"] is False]
+    module.exit_json(changed=bool(changed), changed_files=changed,
+                     files=[os.path.join(folder, name) for name in sorted(files)],
+                     headline=summary["headline"], summary=summary,
+                     expectations=summary["expectations"], unmet=unmet)
 
 
 if __name__ == "__main__":

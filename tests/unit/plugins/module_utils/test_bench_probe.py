@@ -1,4 +1,5 @@
-"""bench_probe against a real local HTTP server that counts like the webui."""
+"""bench_probe against a real local HTTP server that counts like the webui,
+and its option checks against random options."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_probe import record
+from ansible_collections.pirack.cluster.plugins.module_utils.bench_probe import (
+    MAX_BODY_BYTES,
+    Endpoint,
+    ProbeError,
+    check_params,
+    record,
+)
 from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import steady_state
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 RATE = 40.0  # hashes/s the fake miner produces
 
@@ -72,3 +81,55 @@ def test_records_counter_and_latencies(miner: str) -> None:
 def test_unreachable_counter_is_reported_not_hidden() -> None:
     out = record("http://127.0.0.1:9/json", "hashes", 0.3, 0.1, timeout=0.5)
     assert out["samples"] == [] and out["errors"] >= 1 and out["last_error"]
+
+
+# --- option checks: only ProbeError, whatever the options -----------------
+
+ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8)
+URLS = st.one_of(
+    ANY,
+    st.builds(lambda host, port, path: f"http://{host}:{port}/{path}",
+              st.sampled_from(["127.0.0.1", "[::1]", "[::1", "localhost", "", "a b"]),
+              st.one_of(st.integers(-5, 100000), st.text(max_size=6)), st.text(max_size=8)),
+    st.sampled_from(["http://127.0.0.1:8000/json", "https://x/", "ftp://x", "123", "http://[::1]/"]),
+)
+NUMBERS = st.one_of(ANY, st.floats(), st.integers(-10, 10 ** 20), st.text(max_size=8))
+TARGET = st.one_of(ANY, st.fixed_dictionaries(
+    {"url": URLS},
+    optional={"method": st.one_of(ANY, st.sampled_from(["GET", "POST", "get", "P OST"])),
+              "body_bytes": st.one_of(NUMBERS, st.integers(-1, 2 * MAX_BODY_BYTES)),
+              "extra": ANY}))
+PARAMS = st.fixed_dictionaries(
+    {"counter_url": URLS, "duration": NUMBERS},
+    optional={"counter_field": ANY, "interval": NUMBERS, "warmup": NUMBERS, "window": NUMBERS,
+              "pause": NUMBERS, "timeout": NUMBERS,
+              "targets": st.one_of(ANY, st.dictionaries(st.text(max_size=5), TARGET, max_size=3))})
+
+
+@settings(max_examples=400, deadline=None)
+@given(PARAMS)
+def test_option_checks_raise_only_their_own_error(params: dict) -> None:
+    try:
+        checked = check_params(params)
+    except ProbeError as exc:
+        assert "\n" not in str(exc) and ":" in str(exc)
+        return
+    # Whatever passed can be recorded with: the endpoints build, bodies fit.
+    assert checked["warmup"] < checked["duration"]
+    Endpoint(checked["counter_url"])
+    for spec in checked["targets"].values():
+        Endpoint(spec["url"], spec["method"], b"\0" * spec["body_bytes"])
+        assert 0 <= spec["body_bytes"] <= MAX_BODY_BYTES
+
+
+def test_checked_options_are_normalised() -> None:
+    checked = check_params({"counter_url": "http://[::1]:8000/json?x=1", "duration": "30",
+                            "targets": {"h": {"url": "http://h/", "method": "POST",
+                                              "body_bytes": "32"}}})
+    assert checked["duration"] == 30.0 and checked["interval"] == 1.0
+    assert checked["targets"]["h"] == {"url": "http://h/", "method": "POST", "body_bytes": 32}
+    endpoint = Endpoint(checked["counter_url"])
+    assert (endpoint.host, endpoint.port, endpoint.path) == ("::1", 8000, "/json?x=1")
