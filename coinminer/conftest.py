@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,36 +57,43 @@ class RedisServer:
     """A real redis-server process, restartable on the same port and data dir
     (to test that counters survive restarts and that the worker reconnects)."""
 
-    def __init__(self, binary: str, workdir: Path, config: Path | None = None) -> None:
+    def __init__(self, binary: str, workdir: Path, config: Path | None = None,
+                 launcher: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.binary = binary
         self.workdir = workdir
         self.config = config
+        self.launcher = launcher  # e.g. redis/start.sh, which adds the config itself
+        self.env = env
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.output = workdir / "redis.log"
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        args = [self.binary]
-        if self.config is not None:
+        args = list(self.launcher) if self.launcher else [self.binary]
+        if self.config is not None and not self.launcher:
             args.append(str(self.config))
         # Command-line options override the config file: test port and dir.
         args += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir)]
         if self.config is None:
             args += ["--save", "", "--appendonly", "no"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        with self.output.open("ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                         env=self.env)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
                     s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
+                    if s.recv(16).startswith((b"+PONG", b"-NOAUTH")):  # up, maybe locked
                         return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        self.stop()
+        raise RuntimeError(f"redis-server did not start: {self.output.read_text()}")
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -101,8 +109,8 @@ def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
         pytest.skip("redis-server not installed (apt-get install redis-server)")
     started: list[RedisServer] = []
 
-    def make(config: Path | None = None) -> RedisServer:
-        server = RedisServer(binary, tmp_path / f"redis{len(started)}", config)
+    def make(config: Path | None = None, **launch: Any) -> RedisServer:
+        server = RedisServer(binary, tmp_path / f"redis{len(started)}", config, **launch)
         server.workdir.mkdir()
         server.start()
         started.append(server)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -52,7 +53,7 @@ class Stack:
     """redis, rng, hasher, webui and N workers on a private network."""
 
     def __init__(self, client: docker.DockerClient, prefix: str = "cmtest",
-                 tag: str = "latest") -> None:
+                 tag: str = "latest", password: str | None = None) -> None:
         self.client = client
         self.api = client.api
         self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -60,17 +61,35 @@ class Stack:
         self.containers: dict[str, str] = {}  # role -> container id
         self.network: str | None = None
         self.volume = f"{self.name}-redis"
+        self.password = password
+        self._secrets: tempfile.TemporaryDirectory[str] | None = None
+
+    def _secret_binds(self) -> dict[str, Any]:
+        """The redis password as a file at /run/secrets/redis_password, as
+        Swarm mounts a secret (none without a password: the open redis)."""
+        if self.password is None:
+            return {}
+        if self._secrets is None:
+            self._secrets = tempfile.TemporaryDirectory(prefix=f"{self.name}-")
+            path = Path(self._secrets.name, "redis_password")
+            path.write_text(self.password + "\n")
+            # Readable by the images' non-root users, as a Swarm secret (0444).
+            path.chmod(0o444)
+            Path(self._secrets.name).chmod(0o755)
+        path = str(Path(self._secrets.name, "redis_password"))
+        return {path: {"bind": "/run/secrets/redis_password", "mode": "ro"}}
 
     def up(self, *, workers: int = 1, delay: float = 0.1, rng_env: dict[str, str] | None = None,
            hasher_env: dict[str, str] | None = None, webui: bool = True) -> Stack:
         self.network = self.client.networks.create(
             self.name, driver="bridge", labels={LABEL: self.name}).name
         self.client.volumes.create(self.volume, labels={LABEL: self.name})
-        self.run("redis", binds={self.volume: {"bind": "/data", "mode": "rw"}})
+        self.run("redis", binds={self.volume: {"bind": "/data", "mode": "rw"},
+                                 **self._secret_binds()})
         self.run("rng", env={"DELAY": str(delay), **(rng_env or {})})
         self.run("hasher", env={"DELAY": str(delay), **(hasher_env or {})})
         if webui:
-            self.run("webui")
+            self.run("webui", binds=self._secret_binds())
         self.wait_healthy(["rng", "hasher"] + (["webui"] if webui else []))
         self.scale_workers(workers, delay)
         return self
@@ -105,7 +124,8 @@ class Stack:
         current = self.workers()
         for i in range(len(current), count):
             self.run("worker", role=f"worker{i + 1}",
-                     env={"DELAY": str(delay), "WORKER_NAME": f"{self.name}-worker{i + 1}"})
+                     env={"DELAY": str(delay), "WORKER_NAME": f"{self.name}-worker{i + 1}"},
+                     binds=self._secret_binds())
         for role in sorted(current, key=lambda r: int(r[6:]))[count:]:
             self.remove(role)
 
@@ -125,7 +145,8 @@ class Stack:
 
     def redis(self) -> Redis:
         """A client on redis's published port (re-read: a restart changes it)."""
-        return Redis(f"redis://127.0.0.1:{self.host_port('redis')}", timeout=2)
+        return Redis(f"redis://127.0.0.1:{self.host_port('redis')}", timeout=2,
+                     password=None if self.password is None else self.password.encode())
 
     def get(self, role: str, path: str, timeout: float = 5.0) -> bytes:
         with urlopen(self.url(role, path), timeout=timeout) as resp:  # noqa: S310 (loopback)
@@ -168,6 +189,9 @@ class Stack:
                        lambda: self.client.networks.get(self.name).remove()):
             with contextlib.suppress(NotFound):
                 remove()
+        if self._secrets is not None:
+            self._secrets.cleanup()
+            self._secrets = None
 
     def __enter__(self) -> Stack:
         return self

@@ -7,15 +7,55 @@ commands. The protocol is tiny and these commands never change.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
+from pathlib import Path
 from urllib.parse import urlsplit
 
 Reply = bytes | int | list["Reply"] | None
 
 
+# Where Docker Swarm mounts a secret named redis_password (and where the app's
+# k3s manifests mount the Secret): used when REDIS_PASSWORD_FILE is not set.
+DEFAULT_PASSWORD_FILE = "/run/secrets/redis_password"
+
+
 class RedisError(Exception):
     """An error reply from the server (the connection is still usable)."""
+
+
+class AuthError(ConnectionError):
+    """The server wants a password we do not have, or refused ours.
+
+    A ConnectionError on purpose: callers already retry those with backoff
+    (the worker) or answer 503 (the web UI), which is right while a rotated
+    password reaches every service, and no caller crashes on it.
+    """
+
+
+def read_password(env: dict[str, str] | None = None,
+                  default_file: str = DEFAULT_PASSWORD_FILE) -> bytes | None:
+    """The redis password from the file REDIS_PASSWORD_FILE names (its first
+    line, CR/LF removed), never from an environment value, which `docker
+    inspect` and /proc show.
+
+    Without REDIS_PASSWORD_FILE the default secret path is used if it exists,
+    and no password otherwise (a redis without one, as the original app had).
+    A file that is named but missing or empty stops the service at start-up.
+    """
+    environ = os.environ if env is None else env
+    named = environ.get("REDIS_PASSWORD_FILE", "").strip()
+    path = Path(named or default_file)
+    if not named and not path.exists():
+        return None
+    try:
+        first = path.read_bytes().split(b"\n", 1)[0].replace(b"\r", b"")
+    except OSError as exc:
+        raise SystemExit(f"REDIS_PASSWORD_FILE={path}: {exc.strerror}") from None
+    if not first:
+        raise SystemExit(f"REDIS_PASSWORD_FILE={path}: the file is empty")
+    return first
 
 
 def parse_url(url: str) -> tuple[str, int, int]:
@@ -40,9 +80,11 @@ class Redis:
     so a lost connection surfaces as OSError instead of being hidden here.
     """
 
-    def __init__(self, url: str = "redis://localhost:6379", timeout: float = 5.0) -> None:
+    def __init__(self, url: str = "redis://localhost:6379", timeout: float = 5.0,
+                 password: bytes | None = None) -> None:
         self.host, self.port, self.db = parse_url(url)
         self.timeout = timeout
+        self.password = password
         self._sock: socket.socket | None = None
         self._file = None
         self._lock = threading.Lock()
@@ -59,6 +101,8 @@ class Redis:
         self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._file = self._sock.makefile("rb")
+        if self.password is not None:
+            self._roundtrip(encode("AUTH", self.password))
         if self.db:
             self._roundtrip(encode("SELECT", self.db))
 
@@ -72,7 +116,8 @@ class Redis:
                 raise
             except (OSError, ValueError) as exc:
                 self.close()
-                raise ConnectionError(f"redis {self.host}:{self.port}: {exc}") from exc
+                kind = AuthError if isinstance(exc, AuthError) else ConnectionError
+                raise kind(f"redis {self.host}:{self.port}: {exc}") from exc
 
     def pipeline(self, commands: list[tuple[bytes | str | int | float, ...]]) -> list[Reply]:
         """Send several commands in one write: the worker's once-a-second
@@ -98,7 +143,8 @@ class Redis:
                 raise
             except (OSError, ValueError) as exc:
                 self.close()
-                raise ConnectionError(f"redis {self.host}:{self.port}: {exc}") from exc
+                kind = AuthError if isinstance(exc, AuthError) else ConnectionError
+                raise kind(f"redis {self.host}:{self.port}: {exc}") from exc
 
     def _roundtrip(self, payload: bytes) -> Reply:
         assert self._sock is not None
@@ -114,7 +160,10 @@ class Redis:
         if kind == b"+":
             return rest
         if kind == b"-":
-            raise RedisError(rest.decode(errors="replace"))
+            message = rest.decode(errors="replace")
+            if message.startswith(("NOAUTH", "WRONGPASS")):
+                raise AuthError(message)
+            raise RedisError(message)
         if kind == b":":
             return int(rest)
         if kind == b"$":

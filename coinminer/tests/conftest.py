@@ -3,6 +3,7 @@ the integration and browser tests of this folder."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 
@@ -20,7 +21,8 @@ def stack() -> Iterator[Stack]:
     except Exception:
         pytest.skip("base image debian:bookworm missing (run scripts/base-image.sh)")
     build_images()
-    running = Stack(client, prefix="cmtest").up(workers=1)
+    # With a redis password, as a rack runs it (the open mode is the bench's).
+    running = Stack(client, prefix="cmtest", password=secrets.token_hex(16)).up(workers=1)
     try:
         yield running
     finally:

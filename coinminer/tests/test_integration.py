@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from bench.stack import Stack
+from common.resp import AuthError, Redis
 
 
 def test_hashes_grow_and_json_answers(stack: Stack, wait_for) -> None:
@@ -46,3 +49,21 @@ def test_worker_stops_cleanly_on_sigterm(stack: Stack) -> None:
     logs = stack.logs("worker2")
     assert "received SIGTERM" in logs and "mining stopped" in logs
     stack.scale_workers(1)
+
+
+def test_every_service_runs_as_a_non_root_user(stack: Stack) -> None:
+    for role, cid in stack.containers.items():
+        info = stack.api.inspect_container(cid)
+        assert info["Config"]["User"] not in ("", "root", "0", "0:0"), role
+        status = Path(f"/proc/{info['State']['Pid']}/status").read_text()
+        uid = next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:"))
+        assert uid != "0", f"{role} runs as root"
+
+
+def test_redis_refuses_a_client_without_the_password(stack: Stack) -> None:
+    url = f"redis://127.0.0.1:{stack.host_port('redis')}"
+    with pytest.raises(AuthError, match="NOAUTH"):
+        Redis(url, timeout=2).get_int("hashes")
+    assert stack.redis().get_int("hashes") > 0  # the worker, with it, counts
+    env = stack.api.inspect_container(stack.containers["worker1"])["Config"]["Env"]
+    assert not [e for e in env if stack.password and stack.password in e]

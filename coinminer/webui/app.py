@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from common import keys
-from common.resp import Redis, RedisError
+from common.resp import Redis, RedisError, read_password
 from common.service import App, Request, Response, env_int, env_str, serve, setup_logging
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -92,7 +92,7 @@ def create_app(db: Redis, static: dict[str, tuple[bytes, str]] | None = None) ->
 
 def main() -> None:
     log = setup_logging("webui")
-    db = Redis(env_str("REDIS_URL", "redis://redis:6379"))
+    db = Redis(env_str("REDIS_URL", "redis://redis:6379"), password=read_password())
     app = create_app(db)
     serve(app, env_int("PORT", 80), log)
 

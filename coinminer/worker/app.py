@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from common import keys
 from common.metrics import Registry
-from common.resp import Redis
+from common.resp import Redis, read_password
 from common.service import App, env_float, env_int, env_str, serve, setup_logging
 
 log = logging.getLogger("coinminer.worker")
@@ -231,7 +231,7 @@ def main() -> None:
     miner = Miner(
         Peer("rng", env_str("RNG_URL", "http://rng:80")),
         Peer("hasher", env_str("HASHER_URL", "http://hasher:80")),
-        Redis(env_str("REDIS_URL", "redis://redis:6379")),
+        Redis(env_str("REDIS_URL", "redis://redis:6379"), password=read_password()),
         name=env_str("WORKER_NAME", socket.gethostname()),
         delay=env_float("DELAY", 0.1),
         flush_interval=env_float("FLUSH_INTERVAL", 1.0),

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 from common import keys
@@ -142,3 +143,22 @@ def test_run_loop_stops_and_hands_in_its_last_hashes(peers, redis_server) -> Non
     assert total > 0 and total == miner.m_hashes.value()  # nothing lost at exit
     ok, detail = miner.health()
     assert ok and detail["peers"] == {"rng": "ok", "hasher": "ok", "redis": "ok"}
+
+
+def test_a_locked_redis_is_retried_like_a_lost_one(peers, redis_factory, tmp_path) -> None:
+    """Without the password (or with a stale one) the worker keeps its
+    hashes and backs off instead of crashing; with it, they are written."""
+    secret = tmp_path / "redis_password"
+    secret.write_text("pw\n")
+    start = ["sh", str(Path(__file__).resolve().parents[2] / "redis" / "start.sh")]
+    server = redis_factory(launcher=start, env={"PATH": os.environ["PATH"],
+                                                "REDIS_CONF": "/dev/null",
+                                                "REDIS_PASSWORD_FILE": str(secret)})
+    clock = FakeClock()
+    miner = make_miner(*peers, server.url, clock)
+    miner.mine_once()
+    assert miner.flush() is False and miner.pending_hashes == 1
+    assert miner.failures["redis"] == 1
+    miner.store = Redis(server.url, timeout=1, password=b"pw")
+    assert miner.flush() is True
+    assert Redis(server.url, password=b"pw").get_int(keys.HASHES) == 1
