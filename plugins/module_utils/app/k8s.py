@@ -44,11 +44,12 @@ _PLACEMENT_OF_LABEL = {label: key for key, label in NODE_LABELS.items()}
 # k3s labels its servers with this; agents carry no role label at all, so
 # "worker" is "not a control-plane node".
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
-WORKLOAD_KINDS = ("Deployment", "DaemonSet")
 # kind -> (API group object, suffix of the client's *_namespaced_<suffix> methods)
 _METHODS = {"Deployment": ("apps", "deployment"), "DaemonSet": ("apps", "daemon_set"),
             "Service": ("core", "service"), "PersistentVolumeClaim": ("core", "persistent_volume_claim"),
-            "Pod": ("core", "pod")}
+            "Pod": ("core", "pod"), "NetworkPolicy": ("networking", "network_policy")}
+# Which slot of a service's live objects each listed kind fills.
+_SLOTS = {"Deployment": "workload", "DaemonSet": "workload", "Service": "service", "NetworkPolicy": "policy"}
 
 
 def labels(app: str, name: str) -> dict[str, str]:
@@ -142,6 +143,27 @@ def render_claims(app: str, namespace: str, name: str, service: dict[str, Any]) 
             for v in service["volumes"]]
 
 
+def render_policy(app: str, namespace: str, name: str, service: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """The NetworkPolicy that lets only ``allow_from``'s services in; None lets everyone in.
+
+    Only pods of the named services of this app may open the service's
+    ports; an empty ``allow_from`` admits no one.
+    """
+    if service["allow_from"] is None:
+        return None
+    rules = []
+    if service["allow_from"]:
+        rule: dict[str, Any] = {"from": [{"podSelector": {"matchLabels": selector(app, other)}}
+                                         for other in service["allow_from"]]}
+        if service["ports"]:
+            rule["ports"] = [{"port": p["port"], "protocol": p["protocol"].upper()} for p in service["ports"]]
+        rules.append(rule)
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(app, name)},
+            "spec": {"podSelector": {"matchLabels": selector(app, name)}, "policyTypes": ["Ingress"],
+                     "ingress": rules}}
+
+
 def render(model: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
     """Every object of the app, claims first (pods wait for them)."""
     app = model["name"]
@@ -151,8 +173,7 @@ def render(model: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
     for name, service in model["services"].items():
         objects.append(render_workload(app, namespace, name, service))
         svc = render_service(app, namespace, name, service)
-        if svc is not None:
-            objects.append(svc)
+        objects.extend(obj for obj in (svc, render_policy(app, namespace, name, service)) if obj is not None)
     return objects
 
 
@@ -174,8 +195,17 @@ def _protocol(port: dict[str, Any]) -> str:
     return (port.get("protocol") or "TCP").lower()
 
 
+def _allowed(policy: Optional[dict[str, Any]]) -> Optional[list[str]]:
+    """The services a NetworkPolicy lets in, in the spec's terms."""
+    if policy is None:
+        return None
+    return sorted({((peer.get("podSelector") or {}).get("matchLabels") or {}).get(LABEL_NAME)
+                   for rule in (policy.get("spec") or {}).get("ingress") or []
+                   for peer in rule.get("from") or []} - {None})
+
+
 def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
-                 claims: dict[str, dict[str, Any]]) -> dict[str, Any]:
+                 claims: dict[str, dict[str, Any]], policy: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Live objects of one service in the normalized shape, for comparison.
 
     A port counts only when the Service exposes it too: a port without its
@@ -207,6 +237,7 @@ def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
         if block.get("memory"):
             view["resources"][ours]["memory"] = format_size(parse_size(block["memory"]))
     view["placement"] = _placement(pod.get("affinity") or {})
+    view["allow_from"] = _allowed(policy)
     claim_of = {v["name"]: (v.get("persistentVolumeClaim") or {}).get("claimName")
                 for v in pod.get("volumes") or []}
     for mount in container.get("volumeMounts") or []:
@@ -276,7 +307,8 @@ class K8sDriver(Driver):
 
     def __init__(self, *args: Any, namespace: str = "default", request_timeout: int = 30, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.apis = {"core": self.client, "apps": k8s_client.AppsV1Api(self.client.api_client)}
+        self.apis = {"core": self.client, "apps": k8s_client.AppsV1Api(self.client.api_client),
+                     "networking": k8s_client.NetworkingV1Api(self.client.api_client)}
         self.namespace = namespace
         self.request_timeout = request_timeout
 
@@ -305,22 +337,22 @@ class K8sDriver(Driver):
         return items
 
     def read(self, app: str) -> dict[str, Any]:
-        """The app's live workload and Service by service name, each with the app's claims."""
+        """The app's live workload, Service and NetworkPolicy by service name, each with the app's claims."""
         sel = f"{LABEL_PART_OF}={app},{LABEL_MANAGED_BY}={MANAGER}"
         claims = {c["metadata"]["name"]: c for c in self._list("PersistentVolumeClaim", sel)}
         found: dict[str, dict[str, Any]] = {}
-        for kind in WORKLOAD_KINDS + ("Service",):
+        for kind, slot in _SLOTS.items():
             for obj in self._list(kind, sel):
                 name = obj["metadata"].get("labels", {}).get(LABEL_NAME, obj["metadata"]["name"])
-                slot = "service" if kind == "Service" else "workload"
-                found.setdefault(name, {"workload": None, "service": None, "claims": claims})[slot] = obj
+                found.setdefault(name, {"workload": None, "service": None, "policy": None, "claims": claims})[
+                    slot] = obj
         return found
 
     def view(self, app: str, live: dict[str, Any]) -> Optional[dict[str, Any]]:
-        """None when only the Service is left: the workload is created again."""
+        """None when the workload is missing: the service is created again."""
         if live["workload"] is None:
             return None
-        return read_service(live["workload"], live["service"], live["claims"])
+        return read_service(live["workload"], live["service"], live["claims"], live["policy"])
 
     def act(self, model: dict[str, Any], action: dict[str, Any], live: Optional[dict[str, Any]]) -> None:
         app, name = model["name"], action["service"]
@@ -329,19 +361,21 @@ class K8sDriver(Driver):
         if action["action"] in ("remove", "recreate") and old is not None:
             self._call("delete", old["kind"], name, self.namespace, propagation_policy="Background")
         if action["action"] == "remove":
-            if live.get("service") is not None:
-                self._call("delete", "Service", name, self.namespace)
+            for kind, slot in (("Service", "service"), ("NetworkPolicy", "policy")):
+                if live.get(slot) is not None:
+                    self._call("delete", kind, name, self.namespace)
             return
         service = model["services"][name]
         for claim in render_claims(app, self.namespace, name, service):
             # Read, not taken from ``live``: a claim outlives its service.
             self._put(claim, self._read("PersistentVolumeClaim", claim["metadata"]["name"]))
         self._put(render_workload(app, self.namespace, name, service), old if action["action"] == "update" else None)
-        svc = render_service(app, self.namespace, name, service)
-        if svc is not None:
-            self._put(svc, live.get("service"))
-        elif live.get("service") is not None:
-            self._call("delete", "Service", name, self.namespace)
+        for kind, slot, obj in (("Service", "service", render_service(app, self.namespace, name, service)),
+                                ("NetworkPolicy", "policy", render_policy(app, self.namespace, name, service))):
+            if obj is not None:
+                self._put(obj, live.get(slot))
+            elif live.get(slot) is not None:
+                self._call("delete", kind, name, self.namespace)
 
     def _put(self, obj: dict[str, Any], live: Optional[dict[str, Any]]) -> None:
         """Create ``obj``, or replace the live object with it whole.

@@ -30,7 +30,7 @@ def empty_service() -> dict[str, Any]:
             "command": None, "args": None,
             "resources": {"limits": {"cpus": None, "memory": None},
                           "requests": {"cpus": None, "memory": None}},
-            "placement": {}, "volumes": []}
+            "placement": {}, "volumes": [], "allow_from": None}
 
 
 def removal_order(removals: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -99,18 +99,18 @@ class Driver:
         """
         app = model["name"]
         try:
+            changed = self.prepare(model, state, timeout)
             live = self.read(app)
             actions = plan(model, {name: self.view(app, obj) for name, obj in live.items()}, state, self.desired)
-            changed = self.prepare(app, state) or bool(actions)
             if not self.check_mode:
                 for action in actions:
                     self.act(model, action, live.get(action["service"]))
                 if wait and state == "present":
                     self.rollout(model, [a["service"] for a in actions if a["action"] != "remove"], timeout)
-                self.finish(app, state, timeout if wait else 0)
+                self.finish(model, state, timeout if wait else 0)
         except self.errors as exc:
             raise AppError(self.error_text(exc)) from exc
-        return {"actions": actions, "changed": changed}
+        return {"actions": actions, "changed": changed or bool(actions)}
 
     def wait_for(self, check: Callable[[], tuple[bool, Any]], timeout: float) -> tuple[bool, Any, float]:
         """The one poll loop (module_utils/wait.py) with this driver's clock and pace."""
@@ -119,10 +119,10 @@ class Driver:
     def desired(self, service: dict[str, Any]) -> dict[str, Any]:
         return service
 
-    def prepare(self, app: str, state: str) -> bool:
-        """Create what the whole app needs before its services (unless in
-        check mode); whether that is a change."""
+    def prepare(self, model: dict[str, Any], state: str, timeout: float) -> bool:
+        """Bring what the whole app needs to the model before its services
+        are read (unless in check mode); whether that is a change."""
         return False
 
-    def finish(self, app: str, state: str, timeout: float) -> None:
+    def finish(self, model: dict[str, Any], state: str, timeout: float) -> None:
         """Remove what the whole app needed, once its services are gone."""

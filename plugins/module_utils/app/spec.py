@@ -60,9 +60,10 @@ _REPOSITORY = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"[a-z0-9]+([+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
 
-APP_FIELDS = ("name", "services")
+APP_FIELDS = ("name", "network", "services")
+NETWORK_FIELDS = ("encrypted",)
 SERVICE_FIELDS = ("image", "mode", "replicas", "ports", "env", "command", "args",
-                  "resources", "placement", "volumes")
+                  "resources", "placement", "volumes", "allow_from")
 PORT_FIELDS = ("port", "published", "protocol")
 RESOURCE_FIELDS = ("limits", "requests")
 QUANTITY_FIELDS = ("cpus", "memory")
@@ -361,6 +362,24 @@ def _volumes(check: _Checker, where: str, value: Any) -> list[dict[str, Any]]:
     return volumes
 
 
+def _allow_from(check: _Checker, where: str, value: Any) -> Optional[list[str]]:
+    """Which services of the app may connect: None is everyone, [] no one."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        check.fail(where, "a list of service names of the app", value)
+        return None
+    return sorted(set(value))
+
+
+def _network(check: _Checker, value: Any) -> dict[str, bool]:
+    raw = check.mapping("network", value if value is not None else {}, NETWORK_FIELDS)
+    encrypted = raw.get("encrypted", False)
+    if not isinstance(encrypted, bool):
+        check.fail("network.encrypted", "true or false", encrypted)
+    return {"encrypted": encrypted is True}
+
+
 def _image(check: _Checker, where: str, value: Any) -> Optional[str]:
     expected = "an image reference such as pirack/coinminer-rng:1.0 (required)"
     image = check.string(where, value, expected=expected)
@@ -398,6 +417,7 @@ def _service(check: _Checker, where: str, value: Any) -> dict[str, Any]:
         },
         "placement": _placement(check, f"{where}.placement", raw.get("placement")),
         "volumes": _volumes(check, f"{where}.volumes", raw.get("volumes")),
+        "allow_from": _allow_from(check, f"{where}.allow_from", raw.get("allow_from")),
     }
     # A volume is one disk on one node (a Kubernetes ReadWriteOnce claim, a
     # local Swarm volume): two tasks writing it would corrupt it.
@@ -480,8 +500,14 @@ def normalize(spec: Any, overrides: Optional[dict] = None, image_tag: Optional[s
                        "(they become DNS names)", svc_name)
             continue
         services[svc_name] = _service(check, f"services.{svc_name}", svc)
+    for svc_name, service in services.items():
+        for other in service["allow_from"] or []:
+            if other not in services:
+                check.errors.append(f"services.{svc_name}.allow_from: {show(other)} is not a service of the app; "
+                                    f"expected one of: {', '.join(sorted(services))}")
+    network = _network(check, raw.get("network"))
     if check.errors:
         raise spec_error(check.errors)
     for service in services.values():
         service["image"] = with_tag(service["image"], image_tag, registry)
-    return {"name": name, "services": dict(sorted(services.items()))}
+    return {"name": name, "network": network, "services": dict(sorted(services.items()))}

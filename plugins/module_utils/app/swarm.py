@@ -150,8 +150,11 @@ def desired_view(service: dict[str, Any]) -> dict[str, Any]:
 
     Swarm keeps no record of ports that are not published (dnsrr needs none)
     nor of a volume's size; comparing them would make every run "changed".
+    ``allow_from`` has no Swarm form: every service of the app shares its
+    (not attachable) network.
     """
     view = copy.deepcopy(service)
+    view["allow_from"] = None
     view["ports"] = [p for p in view["ports"] if p["published"] is not None]
     for volume in view["volumes"]:
         volume["size"] = None
@@ -229,19 +232,12 @@ class SwarmDriver(Driver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.api = self.client.api
-        self._network: Optional[dict[str, Any]] = None
 
     def error_text(self, exc: BaseException) -> str:
         return f"Docker engine: {one_line(exc)}"
 
     def read(self, app: str) -> dict[str, Any]:
-        """The app's live services by spec service name; fails early, and
-        clearly, when the engine is not a swarm manager."""
-        swarm = self.api.info().get("Swarm") or {}
-        if not swarm.get("ControlAvailable"):
-            state = swarm.get("LocalNodeState") or "inactive"
-            raise AppError(f"this Docker engine is not a swarm manager (swarm state: {state}); "
-                           f"run the module on a manager node")
+        """The app's live services by spec service name."""
         found = self.api.services(filters={"label": f"{LABEL_APP}={app}"})
         return {s["Spec"]["Labels"].get(LABEL_SERVICE, s["Spec"]["Name"]): s for s in found}
 
@@ -251,16 +247,39 @@ class SwarmDriver(Driver):
     def desired(self, service: dict[str, Any]) -> dict[str, Any]:
         return desired_view(service)
 
-    def prepare(self, app: str, state: str) -> bool:
-        """The app network, as the swarm (not this node's cache) knows it."""
+    def prepare(self, model: dict[str, Any], state: str, timeout: float) -> bool:
+        """Fail early, and clearly, when the engine is not a swarm manager;
+        then make the app network the model's.
+
+        It is created when missing, and replaced together with the app's
+        services when it is attachable (any container on a manager could
+        join it and reach redis) or its encryption is not the spec's: the
+        options of a network cannot change.
+        """
+        swarm = self.api.info().get("Swarm") or {}
+        if not swarm.get("ControlAvailable"):
+            state_text = swarm.get("LocalNodeState") or "inactive"
+            raise AppError(f"this Docker engine is not a swarm manager (swarm state: {state_text}); "
+                           f"run the module on a manager node")
+        app = model["name"]
         try:
-            self._network = self.api.inspect_network(network_name(app), scope="swarm")
+            network = self.api.inspect_network(network_name(app), scope="swarm")
         except NotFound:
-            self._network = None
-        if state == "present" and self._network is None and not self.check_mode:
-            self.api.create_network(network_name(app), driver="overlay", attachable=True,
+            network = None
+        if state == "absent":
+            return network is not None
+        encrypted = model["network"]["encrypted"]
+        fits = network is not None and not network.get("Attachable") and (
+            "encrypted" in (network.get("Options") or {})) == encrypted
+        if not fits and not self.check_mode:
+            if network is not None:
+                for service in self.read(app).values():
+                    self.api.remove_service(service["ID"])
+                self._remove_network(app, timeout)
+            self.api.create_network(network_name(app), driver="overlay", attachable=False,
+                                    options={"encrypted": ""} if encrypted else None,
                                     labels={LABEL_APP: app}, check_duplicate=True)
-        return (state == "present") == (self._network is None)
+        return not fits
 
     def act(self, model: dict[str, Any], action: dict[str, Any], live: Optional[dict[str, Any]]) -> None:
         app, name = model["name"], action["service"]
@@ -285,7 +304,11 @@ class SwarmDriver(Driver):
         self.api.update_service(live["ID"], live["Version"]["Index"], task_template=template,
                                 fetch_current_spec=False, **args)
 
-    def finish(self, app: str, state: str, timeout: float) -> None:
+    def finish(self, model: dict[str, Any], state: str, timeout: float) -> None:
+        if state == "absent":
+            self._remove_network(model["name"], timeout)
+
+    def _remove_network(self, app: str, timeout: float) -> None:
         """Remove the app network, then (when waiting) see it gone from this node.
 
         The swarm refuses while task containers are still attached, and once
@@ -293,20 +316,18 @@ class SwarmDriver(Driver):
         container stops (answering "not found" to a second removal). Waiting
         for the copy to go makes a re-run find nothing to do.
         """
-        if state != "absent" or self._network is None:
-            return
-        network_id = self._network["Id"]
+        name = network_name(app)
         removed = False
 
         def gone() -> tuple[bool, Optional[APIError]]:
             nonlocal removed
             try:
                 if not removed:
-                    self.api.remove_network(network_id)
+                    self.api.remove_network(name)
                     removed = True
                 if timeout <= 0:
                     return True, None
-                self.api.inspect_network(network_id)
+                self.api.inspect_network(name)
             except NotFound:
                 return True, None
             except APIError as exc:
@@ -317,8 +338,7 @@ class SwarmDriver(Driver):
 
         done, refusal, _ = self.wait_for(gone, timeout)
         if not done and refusal is not None:
-            raise AppError(f"network {network_id} is still in use after {timeout}s: "
-                           f"{refusal.explanation or refusal}")
+            raise AppError(f"network {name} is still in use after {timeout}s: {refusal.explanation or refusal}")
 
     def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
         """Poll until every named service runs its current template everywhere."""

@@ -280,3 +280,43 @@ def test_api_errors_become_one_line(api: AppApi, core: Any, monkeypatch: pytest.
     monkeypatch.setattr(api, "handle", conflict)
     with pytest.raises(AppError, match=r'^Kubernetes API: 409 Operation cannot be fulfilled'):
         k8s(core).apply(coinminer(overrides={"worker": {"replicas": 3}}), "present", wait=False, timeout=5)
+
+
+# ------------------------------------------------------------ network policies
+
+ONLY_THE_MINERS = {"redis": {"allow_from": ["worker", "webui"]}, "rng": {"allow_from": ["worker"]},
+                   "hasher": {"allow_from": ["worker"]}}
+
+
+def test_allow_from_renders_a_policy_that_admits_only_those_services_on_the_service_ports() -> None:
+    redis = coinminer(overrides=ONLY_THE_MINERS)["services"]["redis"]
+    assert app_k8s.render_policy("coinminer", NS, "redis", redis) == {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "redis", "namespace": NS, "labels": app_k8s.labels("coinminer", "redis")},
+        "spec": {"podSelector": {"matchLabels": app_k8s.selector("coinminer", "redis")},
+                 "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [{"podSelector": {"matchLabels": app_k8s.selector("coinminer", "webui")}},
+                                       {"podSelector": {"matchLabels": app_k8s.selector("coinminer", "worker")}}],
+                              "ports": [{"port": 6379, "protocol": "TCP"}]}]}}
+    closed = coinminer(overrides={"redis": {"allow_from": []}})["services"]["redis"]
+    assert app_k8s.render_policy("coinminer", NS, "redis", closed)["spec"]["ingress"] == [], "no one"
+    assert app_k8s.render_policy("coinminer", NS, "redis", coinminer()["services"]["redis"]) is None, "everyone"
+
+
+def test_policies_are_created_compared_and_removed_with_their_service(api: AppApi, core: Any) -> None:
+    k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
+    result = k8s(core).apply(coinminer(overrides=ONLY_THE_MINERS), "present", wait=False, timeout=5)
+    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [
+        ("hasher", "update"), ("redis", "update"), ("rng", "update")]
+    assert result["actions"][0]["before"]["allow_from"] is None
+    assert sorted(n for k, n in api.objects if k == "NetworkPolicy") == ["hasher", "redis", "rng"]
+    before = len(api.writes())
+    assert k8s(core).apply(coinminer(overrides=ONLY_THE_MINERS), "present", wait=False, timeout=5)["changed"] is False
+    assert len(api.writes()) == before, "a policy read back equal is left alone"
+
+    fewer = dict(ONLY_THE_MINERS, rng={})
+    result = k8s(core).apply(coinminer(overrides=fewer), "present", wait=False, timeout=5)
+    assert [(a["service"], a["action"]) for a in result["actions"]] == [("rng", "update")]
+    assert ("NetworkPolicy", "rng") not in api.objects
+    k8s(core).apply(coinminer(), "absent", wait=False, timeout=5)
+    assert not [n for k, n in api.objects if k == "NetworkPolicy"]

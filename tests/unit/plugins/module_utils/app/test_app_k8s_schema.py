@@ -88,8 +88,9 @@ def test_the_schemas_do_refuse_a_bad_object() -> None:
 
 
 @pytest.mark.parametrize("overrides", [{}, {"worker": {"replicas": 8}},
-                                       {"rng": {"mode": "replicated", "replicas": 1}}],
-                         ids=["as-shipped", "scaled", "one-rng"])
+                                       {"rng": {"mode": "replicated", "replicas": 1}},
+                                       {"redis": {"allow_from": ["worker", "webui"]}, "rng": {"allow_from": []}}],
+                         ids=["as-shipped", "scaled", "one-rng", "network-policies"])
 def test_the_coinminer_renders_to_objects_the_api_accepts(overrides: dict) -> None:
     model = normalize(coinminer_spec(), overrides, image_tag="v2", registry="10.99.0.10:5000")
     assert problems(app_k8s.render(model, NS)) == []
@@ -107,11 +108,15 @@ def test_every_body_the_driver_sends_is_accepted(tmp_path: Path) -> None:
         core = client.connect(str(api.kubeconfig(tmp_path)), None)
         driver = app_k8s.K8sDriver(core, namespace=NS)
         driver.apply(normalize(coinminer_spec()), "present", wait=False, timeout=5)
-        driver.apply(normalize(coinminer_spec(), {"redis": {"volumes": [
+        driver.apply(normalize(coinminer_spec(), {"redis": {"allow_from": ["worker"], "volumes": [
+            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2"), "present", wait=False,
+            timeout=5)
+        driver.apply(normalize(coinminer_spec(), {"redis": {"allow_from": ["worker", "webui"], "volumes": [
             {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2"), "present", wait=False,
             timeout=5)
         sent = [body for method, _, body in api.requests if method in ("POST", "PUT")]
-    assert {b["kind"] for b in sent} == {"PersistentVolumeClaim", "Deployment", "DaemonSet", "Service"}
+    assert {b["kind"] for b in sent} == {"PersistentVolumeClaim", "Deployment", "DaemonSet", "Service",
+                                         "NetworkPolicy"}
     assert any(b["kind"] == "PersistentVolumeClaim" and "resourceVersion" in b["metadata"] for b in sent)
     assert problems(sent) == []
 

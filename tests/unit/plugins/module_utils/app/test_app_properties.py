@@ -62,8 +62,32 @@ SERVICE = st.fixed_dictionaries({"image": field(st.sampled_from(
                                                     optional={"size": field(st.sampled_from(["1Gi", "500Mi"]))}),
                               max_size=2)),
 })
+
+
+def with_allow_from(spec: dict[str, Any]) -> st.SearchStrategy:
+    """``spec`` with some services admitting only some of the others (or junk)."""
+    services = spec["services"]
+    names = sorted(n for n, s in services.items() if isinstance(n, str) and isinstance(s, dict)) \
+        if isinstance(services, dict) else []
+    if not names:
+        return st.just(spec)
+    choices = st.fixed_dictionaries({name: field(st.one_of(st.none(), st.lists(st.sampled_from(names), max_size=3)))
+                                     for name in names})
+
+    def put(allows: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(spec)
+        for name, allow in allows.items():
+            if allow is not None:
+                out["services"][name]["allow_from"] = allow
+        return out
+
+    return choices.map(put)
+
+
 SPEC = st.fixed_dictionaries({"name": field(NAME), "services": field(st.dictionaries(NAME, SERVICE, min_size=1,
-                                                                                    max_size=4))})
+                                                                                    max_size=4))},
+                             optional={"network": field(st.fixed_dictionaries({"encrypted": st.booleans()}))}
+                             ).flatmap(with_allow_from)
 OVERRIDES = st.one_of(st.none(), JUNK, st.dictionaries(NAME, field(SERVICE), max_size=2))
 TAG = st.one_of(st.none(), st.sampled_from(["v2", "latest"]), st.text(max_size=20))
 REGISTRY = st.one_of(st.none(), st.sampled_from(["10.0.0.10:5000", "reg.local"]), st.text(max_size=20))
@@ -156,7 +180,8 @@ def test_every_model_renders_and_reads_back_as_itself_on_both_drivers(spec: Any,
         assert app_swarm.read_service(app, rendered) == app_swarm.desired_view(service), name
         claims = {c["metadata"]["name"]: c for c in app_k8s.render_claims(app, "ns", name, service)}
         workload = app_k8s.render_workload(app, "ns", name, service)
-        assert app_k8s.read_service(workload, app_k8s.render_service(app, "ns", name, service), claims) == service
+        assert app_k8s.read_service(workload, app_k8s.render_service(app, "ns", name, service), claims,
+                                    app_k8s.render_policy(app, "ns", name, service)) == service
 
 
 @settings(max_examples=60, deadline=None)

@@ -29,11 +29,11 @@ def with_service(**fields: object) -> dict:
 
 
 def test_minimal_service_gets_every_field_with_its_default() -> None:
-    assert normalize(MINIMAL) == {"name": "demo", "services": {"web": {
+    assert normalize(MINIMAL) == {"name": "demo", "network": {"encrypted": False}, "services": {"web": {
         "image": "pirack/web:1", "mode": "replicated", "replicas": 1, "ports": [], "env": {},
         "command": None, "args": None,
         "resources": {"limits": {"cpus": None, "memory": None}, "requests": {"cpus": None, "memory": None}},
-        "placement": {}, "volumes": []}}}
+        "placement": {}, "volumes": [], "allow_from": None}}}
 
 
 def test_shipped_coinminer_spec_is_valid_and_says_what_the_issue_asks() -> None:
@@ -54,7 +54,7 @@ def test_shipped_coinminer_spec_is_valid_and_says_what_the_issue_asks() -> None:
     ({"name": "demo"}, "services: expected a mapping of service name to service (at least one), got None"),
     ({"name": "Demo", "services": MINIMAL["services"]}, "name: expected an app name"),
     ({"name": "demo", "services": {"Web": {"image": "x"}}}, "services: expected service names"),
-    ({**MINIMAL, "extra": 1}, "spec.extra: unknown field; expected one of: name, services"),
+    ({**MINIMAL, "extra": 1}, "spec.extra: unknown field; expected one of: name, network, services"),
     (with_service(imag="x"), "services.web.imag: unknown field; expected one of: image, mode"),
     (with_service(image=""), "services.web.image: expected an image reference"),
     (with_service(mode="daemon"), "services.web.mode: expected one of replicated, global, got 'daemon'"),
@@ -91,6 +91,10 @@ def test_shipped_coinminer_spec_is_valid_and_says_what_the_issue_asks() -> None:
      "services.web.volumes[1].name: 'd' is used twice"),
     (with_service(replicas=2, volumes=[{"name": "d", "path": "/d"}]),
      "services.web.volumes: a service with volumes runs at most one task"),
+    (with_service(allow_from="web"), "services.web.allow_from: expected a list of service names"),
+    (with_service(allow_from=["db"]), "services.web.allow_from: 'db' is not a service of the app"),
+    ({**MINIMAL, "network": {"encrypted": "yes"}}, "network.encrypted: expected true or false, got 'yes'"),
+    ({**MINIMAL, "network": {"mtu": 1400}}, "network.mtu: unknown field; expected one of: encrypted"),
 ])
 def test_each_error_names_the_field_and_what_was_expected(spec: object, expected: str) -> None:
     errors = errors_of(spec)
@@ -126,6 +130,13 @@ def test_ports_env_and_placement_are_sorted_and_stringified() -> None:
                             {"port": 90, "published": None, "protocol": "udp"}]
     assert list(web["env"].items()) == [("A", "0.5"), ("B", "2")]
     assert list(web["placement"]) == ["cluster", "role"]
+
+
+def test_allow_from_none_is_everyone_and_empty_is_no_one() -> None:
+    web = normalize(with_service(allow_from=["web", "web"]))["services"]["web"]
+    assert web["allow_from"] == ["web"]
+    assert normalize(with_service(allow_from=[]))["services"]["web"]["allow_from"] == []
+    assert normalize({**MINIMAL, "network": {"encrypted": True}})["network"] == {"encrypted": True}
 
 
 def test_empty_command_means_the_images_own() -> None:

@@ -1,0 +1,152 @@
+"""The Swarm driver's calls, in order, against a stand-in for the SDK's
+low-level API that keeps services and networks as an engine would and
+refuses what an engine refuses (a network in use, a name taken). What the
+engine itself does with them runs for real in molecule/app."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Optional
+
+import pytest
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app.swarm import SwarmDriver
+from docker.errors import APIError, NotFound
+
+SPEC = {"name": "demo", "services": {"web": {"image": "pirack/web:1", "ports": [{"port": 80, "published": 8000}]},
+                                     "db": {"image": "pirack/db:1", "volumes": [{"name": "d", "path": "/d"}]}}}
+
+
+class FakeSwarmApi:
+    """Services and swarm networks of one manager; every call is recorded."""
+
+    def __init__(self) -> None:
+        self.services_by_name: dict[str, dict[str, Any]] = {}
+        self.networks: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.manager = True
+
+    def info(self) -> dict[str, Any]:
+        return {"Swarm": {"ControlAvailable": self.manager, "LocalNodeState": "active" if self.manager else "inactive"}}
+
+    def services(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        key, _, value = filters["label"].partition("=")
+        return [copy.deepcopy(s) for s in self.services_by_name.values() if s["Spec"]["Labels"].get(key) == value]
+
+    def create_service(self, task_template: dict[str, Any], name: str, **spec: Any) -> None:
+        self.calls.append(("create_service", name))
+        if any(n["Target"] not in self.networks for n in task_template["Networks"]):
+            raise NotFound("network not found", explanation="network not found")
+        self.services_by_name[name] = {"ID": f"id-{name}", "Version": {"Index": 1}, "Spec": {
+            "Name": name, "Labels": spec["labels"], "TaskTemplate": task_template, "Mode": spec["mode"],
+            "UpdateConfig": spec["update_config"], "EndpointSpec": spec["endpoint_spec"]}}
+
+    def update_service(self, service_id: str, version: int, task_template: dict[str, Any], name: str,
+                       fetch_current_spec: bool, **spec: Any) -> None:
+        self.calls.append(("update_service", name))
+        live = self.services_by_name[name]
+        live["Spec"].update(TaskTemplate=task_template, Mode=spec["mode"], EndpointSpec=spec["endpoint_spec"])
+        live["Version"]["Index"] += 1
+
+    def remove_service(self, service_id: str) -> None:
+        name = next(n for n, s in self.services_by_name.items() if s["ID"] == service_id)
+        self.calls.append(("remove_service", name))
+        del self.services_by_name[name]
+
+    def inspect_network(self, name: str, scope: Optional[str] = None) -> dict[str, Any]:
+        if name not in self.networks:
+            raise NotFound(f"network {name} not found", explanation=f"network {name} not found")
+        return copy.deepcopy(self.networks[name])
+
+    def create_network(self, name: str, driver: str, attachable: bool, options: Optional[dict[str, str]],
+                       labels: dict[str, str], check_duplicate: bool) -> None:
+        self.calls.append(("create_network", name))
+        if name in self.networks:
+            raise APIError("conflict", explanation=f"network with name {name} already exists")
+        self.networks[name] = {"Id": f"net-{name}", "Name": name, "Driver": driver, "Attachable": attachable,
+                               "Options": dict(options or {}), "Labels": labels}
+
+    def remove_network(self, name: str) -> None:
+        self.calls.append(("remove_network", name))
+        self.inspect_network(name)
+        if self.services_by_name:
+            raise APIError("in use", explanation=f"error while removing network: network {name} has active "
+                                                 f"endpoints")
+        del self.networks[name]
+
+
+class Client:
+    def __init__(self) -> None:
+        self.api = FakeSwarmApi()
+
+
+def driver(check_mode: bool = False) -> SwarmDriver:
+    return SwarmDriver(Client(), check_mode, clock=lambda: 0.0, sleep=lambda _s: None)
+
+
+def test_first_apply_makes_a_network_no_container_can_attach_to_then_the_services() -> None:
+    swarm = driver()
+    result = swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
+    assert result["changed"] and [a["action"] for a in result["actions"]] == ["create", "create"]
+    assert swarm.api.calls == [("create_network", "demo_default"), ("create_service", "demo_db"),
+                               ("create_service", "demo_web")]
+    network = swarm.api.networks["demo_default"]
+    assert (network["Driver"], network["Attachable"], network["Options"]) == ("overlay", False, {})
+    swarm.api.calls.clear()
+    assert swarm.apply(normalize(SPEC), "present", wait=False, timeout=5) == {"actions": [], "changed": False}
+    assert swarm.api.calls == []
+
+
+def test_encryption_or_an_attachable_network_replaces_network_and_services() -> None:
+    swarm = driver()
+    swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
+    swarm.api.calls.clear()
+    encrypted = normalize(dict(SPEC, network={"encrypted": True}))
+    assert driver_in_check_mode(swarm).apply(encrypted, "present", wait=False, timeout=5)["changed"]
+    assert swarm.api.calls == [], "check mode writes nothing"
+    result = swarm.apply(encrypted, "present", wait=False, timeout=5)
+    assert [a["action"] for a in result["actions"]] == ["create", "create"]
+    assert swarm.api.calls == [("remove_service", "demo_db"), ("remove_service", "demo_web"),
+                               ("remove_network", "demo_default"), ("create_network", "demo_default"),
+                               ("create_service", "demo_db"), ("create_service", "demo_web")]
+    assert swarm.api.networks["demo_default"]["Options"] == {"encrypted": ""}
+
+    swarm.api.networks["demo_default"]["Attachable"] = True  # as made before this driver
+    assert swarm.apply(encrypted, "present", wait=False, timeout=5)["changed"]
+    assert swarm.api.networks["demo_default"]["Attachable"] is False
+
+
+def driver_in_check_mode(swarm: SwarmDriver) -> SwarmDriver:
+    checker = SwarmDriver(Client(), True)
+    checker.api = swarm.api
+    return checker
+
+
+def test_absent_removes_the_services_then_the_network_and_a_rerun_finds_nothing() -> None:
+    swarm = driver()
+    swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
+    swarm.api.calls.clear()
+    result = swarm.apply(normalize(SPEC), "absent", wait=True, timeout=5)
+    assert [(a["service"], a["action"]) for a in result["actions"]] == [("web", "remove"), ("db", "remove")]
+    assert swarm.api.calls[-1] == ("remove_network", "demo_default") and not swarm.api.networks
+    assert swarm.apply(normalize(SPEC), "absent", wait=True, timeout=5)["changed"] is False
+
+
+def test_a_network_still_in_use_fails_with_the_engines_reason() -> None:
+    swarm = driver()
+    swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
+    swarm.api.services_by_name["other"] = {"ID": "x", "Spec": {"Labels": {}}}  # someone else's container
+    with pytest.raises(AppError, match=r"^network demo_default is still in use after 0s: .*active endpoints"):
+        swarm.apply(normalize(SPEC), "absent", wait=False, timeout=5)
+
+
+def test_not_a_manager_and_engine_errors_are_one_line() -> None:
+    swarm = driver()
+    swarm.api.manager = False
+    with pytest.raises(AppError, match=r"^this Docker engine is not a swarm manager \(swarm state: inactive\)"):
+        swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
+    swarm = driver()
+    # The network is gone again before the services are made: the engine answers 404.
+    swarm.api.create_network = lambda *a, **k: None  # type: ignore[method-assign]
+    with pytest.raises(AppError, match=r"^Docker engine: network not found"):
+        swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
