@@ -18,7 +18,7 @@ RACK_ARGS    ?=
 # out: the e2e test runs the same pipeline and its failover test.
 SCENARIOS    ?= default docker k3s app
 
-.PHONY: help venv engine images test-packages rack rack-down test lint sanity unit molecule e2e faults lifecycle clean
+.PHONY: help venv engine images test-packages rack rack-down test lint sanity unit integration molecule e2e faults lifecycle clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -93,8 +93,19 @@ sanity: venv ## ansible-test sanity on a copy of the collection
 test-packages: ## Debian packages the tests drive (chromium, redis, sysbench)
 	@bash scripts/test-packages.sh
 
-unit: venv test-packages ## pytest: collection unit tests and the coin-miner services
-	pytest -q tests/unit coinminer
+# Unit tests never reach a Docker engine: DOCKER_HOST points at a closed port
+# (tests/unit/conftest.py does the same for the collection's tests).
+NO_ENGINE    := tcp://127.0.0.1:9
+# Integration tests `make integration` leaves to targets of their own: the
+# long rack tests (make lifecycle, make faults) and the failover test, which
+# the e2e test runs on its rack.
+LONG_TESTS   := test_lifecycle.py test_faults.py test_failover.py
+
+unit: venv test-packages ## pytest without a Docker engine: the collection's unit tests and the coin-miner services'
+	DOCKER_HOST=$(NO_ENGINE) pytest -q tests/unit coinminer --ignore=coinminer/tests
+
+integration: venv images test-packages ## pytest against this machine's engine: tests/integration (all but LONG_TESTS) and the coin-miner stack
+	pytest -q tests/integration $(addprefix --ignore=tests/integration/,$(LONG_TESTS)) coinminer/tests
 
 molecule: venv images ## the molecule scenarios in $(SCENARIOS)
 	for s in $(SCENARIOS); do
@@ -111,7 +122,7 @@ faults: venv images ## the faults a real rack meets, on a 1 + 2 simulated rack (
 lifecycle: venv images ## an operator's lifecycle on 2 simulated clusters (about 14 min, not in make test)
 	pytest -q -s tests/integration/test_lifecycle.py
 
-test: venv images lint sanity unit molecule e2e ## everything CI runs
+test: venv images lint sanity unit integration molecule e2e ## everything CI runs
 
 clean: ## remove the virtualenv and build leftovers
 	rm -rf $(VENV) .collections build
