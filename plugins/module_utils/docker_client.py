@@ -28,6 +28,15 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
     class DockerException(Exception):  # type: ignore[no-redef]
         """Stand-in so ``except DockerException`` still parses without the SDK."""
 
+try:  # requests comes with the SDK; its timeouts and resets are not DockerExceptions.
+    from requests.exceptions import RequestException
+except ImportError:  # pragma: no cover - exercised on hosts without the SDK
+    RequestException = DockerException  # type: ignore[assignment,misc]
+
+# What a call to a connected engine can raise: an API error, or the HTTP layer
+# giving up (a read timeout, dockerd restarting). Modules turn both into one line.
+ENGINE_ERRORS = (DockerException, RequestException)
+
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60

@@ -11,16 +11,18 @@ short_description: Run one everyday Docker operation and get structured data bac
 version_added: 0.1.0
 description:
   - Runs one of the everyday C(docker) commands (C(ps), C(images), C(pull),
-    C(run), C(stop), C(rm), C(logs), C(stats), C(exec), C(prune), C(info)) plus
-    C(import), against the engine of the host it runs on, through the Docker SDK
-    for Python.
+    C(run), C(stop), C(rm), C(logs), C(stats), C(exec), C(prune), C(info), C(import),
+    C(build), C(tag), C(push), C(save), C(load)) against the engine of the host it
+    runs on, through the Docker SDK for Python.
   - Answers are lists and dicts, not the text C(docker) prints, so a play can
     use them and the C(pirack.cluster.docker_run) playbook can merge the
     answers of many hosts into one table.
   - Operations that only read never report a change. Operations that change
     something report a change only when they did (stopping a stopped container,
     removing an absent one, pulling an unchanged image or importing an image that
-    exists are no change).
+    exists are no change; a build is a change only when the image id moved, a push
+    only when the registry did not serve that image yet).
+  - Bad input fails with one line naming the option, before anything is changed.
 author:
   - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
@@ -30,15 +32,17 @@ attributes:
     description: Reports what a changing operation would do without doing it.
     support: full
     details:
-      - Read operations run normally. C(stop), C(rm), C(prune), C(import) and
-        C(pull) report what they would change; C(run) and C(exec) report a change
-        without running anything.
+      - Read operations run normally. C(stop), C(rm), C(prune), C(import), C(pull),
+        C(tag), C(push), C(save) and C(load) report what they would change; C(run)
+        and C(exec) report a change without running anything; C(build) reports a
+        change only when the image does not exist yet (what a build gives is only
+        known by building).
   diff_mode:
     description: Shows the image id or container state before and after.
     support: partial
     details:
-      - C(pull), C(stop), C(rm) and C(import) return the before and after image id
-        or container state.
+      - C(pull), C(stop), C(rm), C(import), C(build), C(tag), C(save) and C(push)
+        return the before and after image id, digest or container state.
   idempotent:
     description: Operations with a target state change nothing the second time.
     support: partial
@@ -50,7 +54,7 @@ options:
     description: The operation, named after the C(docker) sub-command it stands for.
     type: str
     required: true
-    choices: [ps, images, pull, run, stop, rm, logs, stats, exec, prune, info, import]
+    choices: [ps, images, pull, run, stop, rm, logs, stats, exec, prune, info, import, build, tag, push, save, load]
   name:
     description:
       - Container name (or id). Required for O(op=stop), O(op=rm), O(op=logs) and
@@ -60,19 +64,28 @@ options:
     type: str
   image:
     description:
-      - Image reference, C(repo[:tag]) (the tag defaults to C(latest)). Required for
-        O(op=pull), O(op=run) and O(op=import).
+      - Image reference, C([registry/]repo[:tag][@digest]) (the tag defaults to
+        C(latest)). Required for O(op=pull), O(op=run), O(op=import), O(op=build)
+        (the tag the build gets), O(op=tag) (the source), O(op=push) and O(op=save).
+      - For O(op=images), list only this image, with its registry digests (a
+        C(reference) filter leaves those out); an empty list when it is absent.
+    type: str
+  target:
+    description: For O(op=tag), the new reference, C([registry/]repo[:tag]).
     type: str
   command:
     description:
       - Command for O(op=run) (overrides the image's) and O(op=exec) (required).
-      - A list is passed as is; a string is split the way a shell would.
+      - A list is passed as is; a string is split the way a shell would (an
+        unbalanced quote is refused).
     type: raw
   env:
     description: Environment variables for O(op=run) and O(op=exec).
     type: dict
   network:
-    description: Network mode for O(op=run), for example V(none), V(host) or a network name.
+    description:
+      - Network mode for O(op=run) and for the C(RUN) steps of O(op=build), for
+        example V(none), V(host) or a network name.
     type: str
   detach:
     description:
@@ -85,7 +98,10 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: For a foreground O(op=run), seconds to wait for the container to exit.
+    description:
+      - For a foreground O(op=run), seconds to wait for the container to exit
+        (1 to 604800). A container still running then is killed (and removed
+        when O(cleanup) is set) and the task fails.
     type: int
   all:
     description: For O(op=ps), include stopped containers; for O(op=images), include intermediate images.
@@ -95,7 +111,7 @@ options:
     description: Engine filters for O(op=ps) and O(op=images), as C(docker ps --filter) takes them.
     type: dict
   tail:
-    description: For O(op=logs), how many lines from the end to return (all when not set).
+    description: For O(op=logs), how many lines from the end to return (all when not set, none when V(0)).
     type: int
   stop_timeout:
     description: For O(op=stop), seconds to wait before the container is killed.
@@ -118,8 +134,28 @@ options:
   src:
     description:
       - For O(op=import), a directory to use as the image's root filesystem, or a
-        tarball of one, on the managed host.
+        tarball of one, on the managed host. It is streamed to the engine, never
+        read into memory.
+      - For O(op=build), the build context folder.
+      - For O(op=load), an archive made by O(op=save) (or C(docker save)).
     type: path
+  dest:
+    description:
+      - For O(op=save), the archive to write. An archive that already holds the
+        image is left alone; one that holds another image is replaced.
+    type: path
+  dockerfile:
+    description: For O(op=build), the Dockerfile, relative to O(src) or absolute (default C(Dockerfile) in O(src)).
+    type: str
+  build_args:
+    description: For O(op=build), C(ARG) values, as C(docker build --build-arg) takes them.
+    type: dict
+  username:
+    description: Registry user for O(op=pull) and O(op=push), when the registry asks for one.
+    type: str
+  password:
+    description: Password of O(username).
+    type: str
   changes:
     description:
       - For O(op=import), Dockerfile instructions to apply, as C(docker import --change)
@@ -156,6 +192,22 @@ EXAMPLES = r"""
     changes:
       - ENTRYPOINT ["/bin/busybox"]
 
+- name: Build an image on the master and push it to the rack's registry
+  pirack.cluster.docker_op:
+    op: build
+    image: 10.99.0.10:5000/pirack/coinminer-rng:latest
+    src: /var/lib/pirack/coinminer/src
+    dockerfile: rng/Dockerfile
+    build_args:
+      BASE_IMAGE: debian:bookworm
+    network: host
+
+- name: Push it (no change when the registry already serves this image)
+  pirack.cluster.docker_op:
+    op: push
+    image: 10.99.0.10:5000/pirack/coinminer-rng:latest
+  register: pushed
+
 - name: Free space on an SD card
   pirack.cluster.docker_op:
     op: prune
@@ -182,7 +234,8 @@ images:
   type: list
   elements: dict
   sample:
-    - {id: 4b1a2c3d4e5f, tags: ["busybox:latest"], size_mb: 1.2, created: "2024-05-01T10:00:00+00:00"}
+    - {id: 4b1a2c3d4e5f, tags: ["busybox:latest"], digests: ["busybox@sha256:5acba83a..."],
+       size_mb: 1.2, created: "2024-05-01T10:00:00+00:00"}
 stats:
   description: One sample per container, CPU percent of the whole host and memory without page cache.
   returned: when O(op=stats)
@@ -213,19 +266,43 @@ stdout:
   returned: when O(op=run) in the foreground, or O(op=exec)
   type: str
 stdout_lines:
-  description: RV(stdout) split into lines.
-  returned: when O(op=run) in the foreground, or O(op=exec)
+  description: RV(stdout) split into lines; for O(op=build), the build's output.
+  returned: when O(op=run) in the foreground, O(op=exec) or O(op=build)
   type: list
   elements: str
 image:
-  description: Image reference acted on.
-  returned: when O(op=pull) or O(op=import)
+  description: Image reference acted on, with the C(latest) tag filled in.
+  returned: when O(op) is pull, import, build, tag, push or save
   type: str
   sample: busybox:latest
+target:
+  description: The new reference.
+  returned: when O(op=tag)
+  type: str
 id:
   description: Short id of the image after the operation.
-  returned: when O(op=pull) or O(op=import)
+  returned: when O(op) is pull, import, build, tag, push or save
   type: str
+digest:
+  description: The digest the registry serves for RV(image) (null in check mode when a push would happen).
+  returned: when O(op=push)
+  type: str
+  sample: sha256:9b0e4c8d1f...
+dest:
+  description: The archive written.
+  returned: when O(op=save)
+  type: str
+loaded:
+  description: The tags of the images in the archive.
+  returned: when O(op=load)
+  type: list
+  elements: str
+  sample: ["debian:bookworm"]
+ids:
+  description: Short ids of the images in the archive.
+  returned: when O(op=load)
+  type: list
+  elements: str
 deleted:
   description: What was (or in check mode would be) deleted, by kind.
   returned: when O(op=prune)
@@ -239,12 +316,13 @@ reclaimed_mb:
 
 import shlex  # noqa: E402
 import traceback  # noqa: E402
+from typing import Any  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
-    DockerException,
+    ENGINE_ERRORS,
     client_from_module,
     docker_argument_spec,
+    one_line,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (  # noqa: E402
     OPS,
@@ -252,6 +330,11 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (
     OperationError,
     run_operation,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
+
+# A week: longer than any sane wait, short enough for a socket timeout.
+MAX_SECONDS = 7 * 24 * 3600
 
 
 def argument_spec() -> dict:
@@ -260,6 +343,7 @@ def argument_spec() -> dict:
         op={"type": "str", "required": True, "choices": list(OPS)},
         name={"type": "str"},
         image={"type": "str"},
+        target={"type": "str"},
         command={"type": "raw"},
         env={"type": "dict"},
         network={"type": "str"},
@@ -275,7 +359,12 @@ def argument_spec() -> dict:
         prune={"type": "list", "elements": "str", "choices": list(PRUNABLE),
                "default": ["containers", "images"]},
         src={"type": "path"},
+        dest={"type": "path"},
         changes={"type": "list", "elements": "str"},
+        dockerfile={"type": "str"},
+        build_args={"type": "dict"},
+        username={"type": "str"},
+        password={"type": "str", "no_log": True},
     )
 
 
@@ -288,42 +377,89 @@ REQUIRED_IF = [
     ("op", "rm", ["name"]),
     ("op", "logs", ["name"]),
     ("op", "exec", ["name", "command"]),
+    ("op", "build", ["image", "src"]),
+    ("op", "tag", ["image", "target"]),
+    ("op", "push", ["image"]),
+    ("op", "save", ["image", "dest"]),
+    ("op", "load", ["src"]),
 ]
+REQUIRED_TOGETHER = [["username", "password"]]
+
+# Option: (lowest, highest) accepted value of an integer option.
+BOUNDS = {
+    "timeout": (1, MAX_SECONDS),
+    "wait_timeout": (1, MAX_SECONDS),
+    "stop_timeout": (0, MAX_SECONDS),
+    "tail": (0, None),
+}
+
+
+def _strings(option: str, value: dict) -> dict[str, str]:
+    """Environment and build-arg values reach the engine as strings, even when YAML made them numbers."""
+    out = {}
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            raise OperationError(f"{option}: the value of {key} must be a string, number or boolean")
+        out[str(key)] = "" if item is None else str(item)
+    return out
 
 
 def normalize_params(params: dict) -> dict:
-    """Turn a string ``command`` into argv and the env values into strings.
+    """Check what Ansible's types cannot and shape the options for the engine.
 
-    Users write ``command: echo hi`` as often as a list; the engine wants argv,
-    and environment values must be strings even when YAML made them numbers.
+    Every refusal is an ``OperationError`` whose one line starts with the
+    option's name, raised before any engine is contacted, so bad input never
+    changes anything. A string ``command`` becomes argv the way a shell
+    would split it, as users write ``command: echo hi`` as often as a list.
     """
     out = dict(params)
+    for option, (low, high) in BOUNDS.items():
+        value = out.get(option)
+        if value is not None and (value < low or (high is not None and value > high)):
+            span = f"from {low} to {high}" if high is not None else f"{low} or more"
+            shown = value if abs(value) < 10 ** 12 else f"a {len(str(abs(value)))}-digit number"
+            raise OperationError(f"{option}: must be {span}, got {shown}")
     command = out.get("command")
     if isinstance(command, str):
-        out["command"] = shlex.split(command)
+        try:
+            out["command"] = shlex.split(command)
+        except ValueError as exc:
+            raise OperationError(f"command: {exc.args[0].lower()} in {command!r}") from None
     elif command is not None:
         if not isinstance(command, list):
-            raise OperationError("command must be a string or a list")
+            raise OperationError("command: must be a string or a list")
         out["command"] = [str(part) for part in command]
-    if out.get("env"):
-        out["env"] = {str(k): str(v) for k, v in out["env"].items()}
+    for option in ("env", "build_args"):
+        if out.get(option):
+            out[option] = _strings(option, out[option])
+    for option in ("image", "target"):
+        if out.get(option) is not None:
+            try:
+                parse_image(out[option])
+            except ValueError as exc:
+                raise OperationError(f"{option}: {exc}") from None
+    for option in ("src", "dest", "dockerfile", "name"):
+        if "\x00" in (out.get(option) or ""):
+            raise OperationError(f"{option}: must not contain a NUL character")
     return out
 
 
 def main() -> None:
     """Entry point: validate, connect, run one operation, report."""
-    module = AnsibleModule(argument_spec=argument_spec(), required_if=REQUIRED_IF, supports_check_mode=True)
+    module = build_module(argument_spec(), required_if=REQUIRED_IF,
+                          required_together=REQUIRED_TOGETHER, supports_check_mode=True)
     try:
         params = normalize_params(module.params)
     except OperationError as exc:
         module.fail_json(msg=str(exc))
     client = client_from_module(module)
+    result: dict[str, Any] = {}
     try:
         result = run_operation(client, params, module.check_mode)
     except OperationError as exc:
         module.fail_json(msg=str(exc), op=params["op"], **exc.details)
-    except DockerException as exc:
-        module.fail_json(msg=f"op={params['op']} failed: {exc}", op=params["op"],
+    except ENGINE_ERRORS as exc:
+        module.fail_json(msg=f"op={params['op']} failed: {one_line(exc)}", op=params["op"],
                          exception=traceback.format_exc())
     finally:
         client.close()

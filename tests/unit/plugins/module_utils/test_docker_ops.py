@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
 
@@ -58,7 +59,8 @@ def test_shape_container_without_names_or_ports() -> None:
 def test_shape_image_hides_untagged_marker() -> None:
     row = docker_ops.shape_image({"Id": "sha256:" + "ab" * 32, "RepoTags": ["<none>:<none>"],
                                   "Size": 3 * 1024 * 1024, "Created": 0})
-    assert row == {"id": "abababababab", "tags": [], "size_mb": 3.0, "created": "1970-01-01T00:00:00+00:00"}
+    assert row == {"id": "abababababab", "tags": [], "digests": [], "size_mb": 3.0,
+                   "created": "1970-01-01T00:00:00+00:00"}
 
 
 def test_stats_cgroup_v1_uses_percpu_count_and_subtracts_cache() -> None:
@@ -99,14 +101,87 @@ def test_engine_info_reports_cgroup_v2() -> None:
 
 
 @pytest.mark.parametrize(("reference", "expected"), [
-    ("busybox", ("busybox", "latest")),
-    ("busybox:1.36", ("busybox", "1.36")),
-    ("registry.local:5000/coin/worker", ("registry.local:5000/coin/worker", "latest")),
-    ("registry.local:5000/coin/worker:v2", ("registry.local:5000/coin/worker", "v2")),
-    ("busybox@sha256:" + "0" * 64, ("busybox@sha256:" + "0" * 64, "")),
+    ("busybox", "busybox:latest"),
+    ("busybox:1.36", "busybox:1.36"),
+    ("registry.local:5000/coin/worker", "registry.local:5000/coin/worker:latest"),
+    ("registry.local:5000/coin/worker:v2", "registry.local:5000/coin/worker:v2"),
+    ("busybox@sha256:" + "0" * 64, "busybox@sha256:" + "0" * 64),
 ])
-def test_split_image(reference: str, expected: tuple[str, str]) -> None:
-    assert docker_ops.split_image(reference) == expected
+def test_full_reference_fills_in_latest_but_not_beside_a_digest(reference: str, expected: str) -> None:
+    assert docker_ops.full_reference(reference) == expected
+
+
+def test_full_reference_refuses_what_names_no_repository() -> None:
+    with pytest.raises(ValueError, match="no repository"):
+        docker_ops.full_reference("registry.local:5000/:v1")
+
+
+def test_shape_image_of_an_inspect_answer_lists_the_registry_digests() -> None:
+    row = docker_ops.shape_image({"Id": "sha256:" + "cd" * 32, "RepoTags": ["debian:bookworm"],
+                                  "RepoDigests": ["debian@sha256:" + "1" * 64],
+                                  "Created": "2026-11-30T10:00:00.123Z"})
+    assert row["digests"] == ["debian@sha256:" + "1" * 64]
+    assert row["created"] == "2026-11-30T10:00:00.123Z"
+
+
+def test_repo_digests_only_of_the_references_repository() -> None:
+    image = {"RepoDigests": ["10.99.6.10:5000/pirack/rng@sha256:aa", "pirack/rng@sha256:bb",
+                             "10.99.6.10:5000/pirack/rng-old@sha256:cc"]}
+    assert docker_ops.repo_digests(image, "10.99.6.10:5000/pirack/rng:latest") == ["sha256:aa"]
+    assert docker_ops.repo_digests({}, "x") == []
+
+
+def test_follow_stream_collects_aux_and_lines() -> None:
+    events = [{"stream": "Step 1/2 : FROM debian\n"}, {"status": "Pushing"}, "not a dict",
+              {"aux": {"ID": "sha256:abc"}}, {"stream": "Successfully built abc\n\n"}]
+    aux, lines = docker_ops.follow_stream(events)
+    assert aux == {"ID": "sha256:abc"}
+    assert lines == ["Step 1/2 : FROM debian", "Pushing", "Successfully built abc"]
+
+
+def test_follow_stream_raises_the_engines_error_with_the_output_so_far() -> None:
+    events = [{"stream": "Step 2/2 : RUN false\n"},
+              {"errorDetail": {"code": 1}, "error": "The command '/bin/sh -c false'\nreturned 1"}]
+    with pytest.raises(docker_ops.OperationError) as err:
+        docker_ops.follow_stream(events)
+    assert str(err.value) == "The command '/bin/sh -c false' returned 1"
+    assert err.value.details["stdout_lines"] == ["Step 2/2 : RUN false"]
+
+
+def _archive(manifest: object) -> io.BytesIO:
+    """A tar with a manifest.json, the shape ``docker save`` writes."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
+
+
+def test_archive_images_of_an_engine_20_and_an_oci_layout() -> None:
+    classic = _archive([{"Config": "ab" * 32 + ".json", "RepoTags": ["debian:bookworm"], "Layers": []}])
+    assert docker_ops.archive_images(classic) == [{"id": "sha256:" + "ab" * 32, "tags": ["debian:bookworm"]}]
+    oci = _archive([{"Config": "blobs/sha256/" + "cd" * 32, "RepoTags": None}])
+    assert docker_ops.archive_images(oci) == [{"id": "sha256:" + "cd" * 32, "tags": []}]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a tar at all" * 100])
+def test_archive_images_refuses_what_is_no_tar(content: bytes) -> None:
+    with pytest.raises(ValueError, match="not an image archive"):
+        docker_ops.archive_images(io.BytesIO(content))
+
+
+@pytest.mark.parametrize("manifest", [{"Config": "x"}, [{"RepoTags": []}], ["x"]])
+def test_archive_images_refuses_a_strange_manifest(manifest: object) -> None:
+    with pytest.raises(ValueError, match="not an image archive"):
+        docker_ops.archive_images(_archive(manifest))
+
+
+def test_registry_auth_only_when_a_user_is_given() -> None:
+    assert docker_ops.registry_auth({}) is None
+    assert docker_ops.registry_auth({"username": "pi", "password": "x"}) == {"username": "pi", "password": "x"}
 
 
 def test_decode_survives_invalid_utf8() -> None:
@@ -124,10 +199,13 @@ def test_rootfs_tar_has_paths_relative_to_the_root(tmp_path: os.PathLike) -> Non
     os.makedirs(os.path.join(root, "bin"))
     with open(os.path.join(root, "bin", "busybox"), "wb") as handle:
         handle.write(b"\x7fELF")
-    with tarfile.open(fileobj=io.BytesIO(docker_ops.rootfs_tar(root))) as tar:
+    data = io.BytesIO()
+    docker_ops.rootfs_tar(root, data)
+    data.seek(0)
+    with tarfile.open(fileobj=data) as tar:
         assert sorted(tar.getnames()) == ["bin", "bin/busybox"]
 
 
 def test_every_operation_is_dispatchable() -> None:
     assert set(docker_ops.OPS) == {"ps", "images", "pull", "run", "stop", "rm", "logs", "stats",
-                                   "exec", "prune", "info", "import"}
+                                   "exec", "prune", "info", "import", "build", "tag", "push", "save", "load"}
