@@ -1,0 +1,178 @@
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jinja filters: the rack's status screen (playbooks/status.yml, and the
+summary at the end of site.yml).
+
+The play only reads (board pings, the orchestrator's service list, the web
+UI's counter) and hands the raw answers here; turning them into lines is
+pure, so what an owner reads after a run is unit-tested answer by answer,
+including the boards that did not answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+from ansible.errors import AnsibleFilterError
+
+# The labels the app module puts on what it deploys (module_utils/app/).
+SWARM_APP, SWARM_SERVICE = "pirack.app", "pirack.service"
+K8S_APP, K8S_NAME = "app.kubernetes.io/part-of", "app.kubernetes.io/name"
+
+
+def board_state(first: Optional[Mapping[str, Any]], again: Optional[Mapping[str, Any]] = None) -> str:
+    """up, unreachable or failed, from the ping of the status play and, for a
+    board an earlier play of the same run dropped (no answer there), the ping
+    the controller sent it directly."""
+    for answer, note in ((first, ""), (again, " (dropped earlier in this run)")):
+        if not answer:
+            continue
+        if answer.get("unreachable"):
+            return "unreachable" + note
+        if answer.get("failed"):
+            return "failed" + note
+        return "up" + note
+    return "not checked"
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def swarm_services(services: Any) -> list[dict[str, Any]]:
+    """Rows from the engine's ``GET /services?status=true`` answer."""
+    rows = []
+    for service in services if isinstance(services, list) else []:
+        spec = service.get("Spec") or {}
+        labels = spec.get("Labels") or {}
+        name = (f"{labels[SWARM_APP]}/{labels.get(SWARM_SERVICE, spec.get('Name', '?'))}"
+                if SWARM_APP in labels else spec.get("Name", "?"))
+        status = service.get("ServiceStatus") or {}
+        rows.append({"name": name, "running": _int(status.get("RunningTasks")),
+                     "desired": _int(status.get("DesiredTasks"))})
+    return sorted(rows, key=lambda row: row["name"])
+
+
+def k8s_services(answer: Any) -> list[dict[str, Any]]:
+    """Rows from a Kubernetes list of Deployments and DaemonSets."""
+    rows = []
+    items = answer.get("items") if isinstance(answer, Mapping) else None
+    for item in items if isinstance(items, list) else []:
+        meta = item.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        status = item.get("status") or {}
+        name = f"{labels[K8S_APP]}/{labels.get(K8S_NAME, meta.get('name', '?'))}" if K8S_APP in labels \
+            else meta.get("name", "?")
+        if item.get("kind") == "DaemonSet":
+            running, desired = status.get("numberReady"), status.get("desiredNumberScheduled")
+        else:
+            running, desired = status.get("readyReplicas"), (item.get("spec") or {}).get("replicas", 1)
+        rows.append({"name": name, "running": _int(running), "desired": _int(desired)})
+    return sorted(rows, key=lambda row: row["name"])
+
+
+def _unread(answer: Any) -> Optional[str]:
+    """Why a read gave no list (its first line; may be empty), or None when it did."""
+    if not isinstance(answer, Mapping):
+        return ""
+    body = answer.get("json") if isinstance(answer.get("json"), Mapping) else {}
+    if answer.get("failed") or answer.get("unreachable") or answer.get("status", 200) != 200 \
+            or answer.get("rc", 0) != 0:
+        why = body.get("message") or answer.get("stderr") or answer.get("msg") or ""
+        return (str(why).strip().splitlines() or [""])[0][:120]
+    return None
+
+
+def _parsed(answer: Mapping[str, Any]) -> Any:
+    """The JSON a read returned: ``json`` (uri) or ``stdout`` (a command)."""
+    if "json" in answer:
+        return answer["json"]
+    try:
+        return json.loads(answer.get("stdout") or "null")
+    except ValueError:
+        return None
+
+
+def hash_rate(first: Any, second: Any) -> Optional[float]:
+    """Hashes per second between two reads of the web UI's /json, or None
+    when either read did not answer with the counter."""
+    try:
+        hashes = second["json"]["hashes"] - first["json"]["hashes"]
+        seconds = second["json"]["now"] - first["json"]["now"]
+    except (KeyError, TypeError):
+        return None
+    return hashes / seconds if seconds > 0 else None
+
+
+def _cluster_lines(cluster: Mapping[str, Any], boards: Sequence[Mapping[str, Any]]) -> list[str]:
+    name = cluster.get("name", "?")
+    orchestrator = cluster.get("orchestrator") or "?"
+    mine = [b for b in boards if b.get("cluster") == name]
+    up = sum(1 for b in mine if str(b.get("state", "")).startswith("up"))
+    down = [b["name"] for b in mine if not str(b.get("state", "")).startswith("up")]
+    lines = [f"{name} ({orchestrator}): {up} of {len(mine)} boards up"
+             + (f"; not answering: {', '.join(down)}" if down else "")]
+    raw = cluster.get("services")
+    why = _unread(raw)
+    if why is not None:
+        lines.append(f"  services: cannot be read from {cluster.get('master', 'the master')}"
+                     + (f" ({why})" if why else ""))
+    else:
+        rows = swarm_services(raw.get("json")) if orchestrator == "swarm" else k8s_services(_parsed(raw))
+        if not rows:
+            lines.append("  services: none deployed")
+        for row in rows:
+            mark = "" if row["running"] == row["desired"] else "  <- not all running"
+            lines.append(f"  {row['name']:<24} {row['running']}/{row['desired']} running{mark}")
+    url = f"http://{cluster.get('address')}:{cluster.get('webui_port')}/"
+    rate = hash_rate(cluster.get("first"), cluster.get("second"))
+    if rate is None:
+        lines.append(f"  web UI {url} does not answer")
+    else:
+        coins = (cluster.get("second") or {}).get("json", {}).get("coins", 0)
+        lines.append(f"  web UI {url}  hash rate {rate:.1f} hashes/s, {coins} coins")
+    if cluster.get("registry"):
+        lines.append(f"  registry {cluster['registry']}")
+    if orchestrator == "k3s" and cluster.get("kubeconfig"):
+        lines.append(f"  kubeconfig {cluster['kubeconfig']}")
+        lines.append(f"  kubectl --kubeconfig {cluster['kubeconfig']} get nodes")
+        if cluster.get("merged_into"):
+            lines.append(f"  kubectl --context {cluster.get('context')} get nodes"
+                         f"   (merged into {cluster['merged_into']})")
+    return lines
+
+
+def rack_status(clusters: Sequence[Mapping[str, Any]], boards: Sequence[Mapping[str, Any]],
+                report: Optional[str] = None) -> list[str]:
+    """The status screen: per board one line, then per cluster its boards,
+    orchestrator, services (running/desired), web UI and hash rate,
+    registry and, on k3s, the kubeconfig and a kubectl line; last the
+    latest benchmark report.
+
+    ``boards``: ``{name, cluster, model, state}`` each; ``clusters``: ``{name,
+    orchestrator, master, address, webui_port, services, first, second,
+    registry, kubeconfig, context, merged_into}`` each, where ``services``,
+    ``first`` and ``second`` are the registered answers as Ansible returned
+    them (``json`` inside, or ``failed``/``unreachable``).
+    """
+    if not isinstance(clusters, Sequence) or not isinstance(boards, Sequence):
+        raise AnsibleFilterError("rack_status: expects a list of clusters and a list of boards")
+    lines = [f"{b.get('name', '?'):<24} {b.get('cluster') or '-':<10} {b.get('model') or '-':<9} {b.get('state')}"
+             for b in sorted(boards, key=lambda b: str(b.get("name")))]
+    for cluster in sorted(clusters, key=lambda c: str(c.get("name"))):
+        lines.extend(_cluster_lines(cluster, boards))
+    lines.append(f"benchmark report: {report}" if report
+                 else "benchmark report: none yet (ansible-playbook pirack.cluster.benchmark)")
+    return lines
+
+
+class FilterModule:
+    """The status screen."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"rack_status": rack_status, "board_state": board_state}

@@ -1,0 +1,144 @@
+"""The status screen, from the raw answers the status play collects."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.pirack.cluster.plugins.filter.status import (
+    FilterModule,
+    board_state,
+    hash_rate,
+    k8s_services,
+    rack_status,
+    swarm_services,
+)
+
+UNREACHABLE = {"unreachable": True, "msg": "Failed to connect to the host via ssh: timed out", "changed": False}
+PONG = {"ping": "pong", "changed": False}
+
+SWARM = [
+    {"Spec": {"Name": "coinminer_worker", "Labels": {"pirack.app": "coinminer", "pirack.service": "worker"},
+              "Mode": {"Replicated": {"Replicas": 4}}},
+     "ServiceStatus": {"RunningTasks": 3, "DesiredTasks": 4}},
+    {"Spec": {"Name": "coinminer_rng", "Labels": {"pirack.app": "coinminer", "pirack.service": "rng"},
+              "Mode": {"Global": {}}},
+     "ServiceStatus": {"RunningTasks": 6, "DesiredTasks": 6}},
+]
+K8S = {"kind": "List", "items": [
+    {"kind": "Deployment", "metadata": {"name": "worker", "labels": {
+        "app.kubernetes.io/part-of": "coinminer", "app.kubernetes.io/name": "worker"}},
+     "spec": {"replicas": 8}, "status": {"readyReplicas": 8}},
+    {"kind": "DaemonSet", "metadata": {"name": "rng", "labels": {
+        "app.kubernetes.io/part-of": "coinminer", "app.kubernetes.io/name": "rng"}},
+     "status": {"desiredNumberScheduled": 6, "numberReady": 5}},
+    {"kind": "Deployment", "metadata": {"name": "fresh"}, "spec": {"replicas": 1}, "status": {}},
+]}
+
+
+def web(hashes: int, now: float, coins: int = 3) -> dict:
+    return {"status": 200, "json": {"hashes": hashes, "now": now, "coins": coins}}
+
+
+REFUSED = {"status": -1, "msg": "Status code was -1 and not [200]: Request failed: <urlopen error refused>"}
+
+
+def cluster(**changes: object) -> dict:
+    base = {"name": "cluster1", "orchestrator": "swarm", "master": "c1-master", "address": "10.0.1.10",
+            "webui_port": 8000, "services": {"status": 200, "json": SWARM}, "first": web(100, 1000.0),
+            "second": web(350, 1010.0, coins=4), "registry": "10.0.1.10:5000",
+            "kubeconfig": "~/.kube/pirack-cluster1.yaml", "context": "pirack-cluster1", "merged_into": ""}
+    base.update(changes)
+    return base
+
+
+BOARDS = [{"name": "c1-master", "cluster": "cluster1", "model": "pi4", "state": "up"},
+          {"name": "c1-worker1", "cluster": "cluster1", "model": None, "state": "unreachable"}]
+
+
+def test_registered() -> None:
+    assert set(FilterModule().filters()) == {"rack_status", "board_state"}
+
+
+@pytest.mark.parametrize("first, again, state", [
+    (PONG, None, "up"),
+    (UNREACHABLE, None, "unreachable"),
+    ({"failed": True, "msg": "python not found"}, None, "failed"),
+    (None, UNREACHABLE, "unreachable (dropped earlier in this run)"),
+    (None, PONG, "up (dropped earlier in this run)"),
+    (None, None, "not checked"),
+])
+def test_board_state(first: dict | None, again: dict | None, state: str) -> None:
+    """An unreachable board says so, not "failed" (the old summary did)."""
+    assert board_state(first, again) == state
+
+
+def test_swarm_services_read_running_and_desired() -> None:
+    assert swarm_services(SWARM) == [{"name": "coinminer/rng", "running": 6, "desired": 6},
+                                     {"name": "coinminer/worker", "running": 3, "desired": 4}]
+    assert swarm_services({"message": "not a swarm manager"}) == []
+
+
+def test_k8s_workloads_read_ready_and_desired() -> None:
+    assert k8s_services(K8S) == [{"name": "coinminer/rng", "running": 5, "desired": 6},
+                                 {"name": "coinminer/worker", "running": 8, "desired": 8},
+                                 {"name": "fresh", "running": 0, "desired": 1}]
+    assert k8s_services(None) == []
+
+
+@pytest.mark.parametrize("first, second, rate", [
+    (web(100, 1000.0), web(350, 1010.0), 25.0),
+    (REFUSED, web(350, 1010.0), None),
+    (web(100, 1000.0), web(100, 1000.0), None),
+    (None, None, None),
+])
+def test_hash_rate(first: object, second: object, rate: float | None) -> None:
+    assert hash_rate(first, second) == rate
+
+
+def test_a_swarm_cluster_screen() -> None:
+    assert rack_status([cluster()], BOARDS, "/srv/results/2026-12-01T03:00:00Z/report.html") == [
+        "c1-master                cluster1   pi4       up",
+        "c1-worker1               cluster1   -         unreachable",
+        "cluster1 (swarm): 1 of 2 boards up; not answering: c1-worker1",
+        "  coinminer/rng            6/6 running",
+        "  coinminer/worker         3/4 running  <- not all running",
+        "  web UI http://10.0.1.10:8000/  hash rate 25.0 hashes/s, 4 coins",
+        "  registry 10.0.1.10:5000",
+        "benchmark report: /srv/results/2026-12-01T03:00:00Z/report.html",
+    ]
+
+
+def test_a_k3s_cluster_screen_has_the_kubeconfig_and_kubectl_lines() -> None:
+    answer = {"rc": 0, "stdout": json.dumps(K8S)}
+    lines = rack_status([cluster(orchestrator="k3s", services=answer, merged_into="~/.kube/config")], BOARDS)
+    assert "cluster1 (k3s): 1 of 2 boards up; not answering: c1-worker1" in lines
+    assert "  coinminer/worker         8/8 running" in lines
+    assert "  kubeconfig ~/.kube/pirack-cluster1.yaml" in lines
+    assert "  kubectl --kubeconfig ~/.kube/pirack-cluster1.yaml get nodes" in lines
+    assert "  kubectl --context pirack-cluster1 get nodes   (merged into ~/.kube/config)" in lines
+    assert lines[-1] == "benchmark report: none yet (ansible-playbook pirack.cluster.benchmark)"
+
+
+@pytest.mark.parametrize("services, why", [
+    (None, "  services: cannot be read from c1-master"),
+    (UNREACHABLE, "  services: cannot be read from c1-master (Failed to connect to the host via ssh: timed out)"),
+    ({"status": 503, "json": {"message": "This node is not a swarm manager.\nmore"}},
+     "  services: cannot be read from c1-master (This node is not a swarm manager.)"),
+    ({"rc": 1, "stderr": "The connection to the server was refused", "stdout": ""},
+     "  services: cannot be read from c1-master (The connection to the server was refused)"),
+    ({"status": 200, "json": []}, "  services: none deployed"),
+])
+def test_services_that_cannot_be_read_say_so(services: object, why: str) -> None:
+    assert why in rack_status([cluster(services=services)], BOARDS)
+
+
+def test_a_web_ui_that_does_not_answer() -> None:
+    lines = rack_status([cluster(first=REFUSED, second=REFUSED)], BOARDS)
+    assert "  web UI http://10.0.1.10:8000/ does not answer" in lines
+
+
+def test_not_lists() -> None:
+    with pytest.raises(AnsibleFilterError, match="rack_status"):
+        rack_status({"cluster1": {}}, BOARDS)  # type: ignore[arg-type]
