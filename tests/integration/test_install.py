@@ -92,7 +92,7 @@ def test_the_controller_has_the_runtime_only(controller: dict[str, Path]) -> Non
 def test_every_playbook_loads_by_its_fqcn(controller: dict[str, Path]) -> None:
     env = ansible_env(controller["home"], controller["collections"])
     names = sorted(p.stem for p in (controller["installed"] / "playbooks").glob("*.yml"))
-    assert {"site", "preflight", "summary"} <= set(names)
+    assert {"site", "status", "preflight", "summary"} <= set(names)
     inventory = controller["installed"] / "inventories" / "pi-rack"
     for name in names:
         result = run(controller["venv"] / "bin" / "ansible-playbook", f"pirack.cluster.{name}", "-i", inventory,
