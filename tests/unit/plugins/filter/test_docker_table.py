@@ -1,13 +1,16 @@
-"""Filters: board detection and the merged table of many hosts' answers."""
+"""The merged table of many hosts' docker_op answers, and its text."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pirack.cluster.plugins.filter.pi import (
+from ansible_collections.pirack.cluster.plugins.filter.docker_table import (
+    LAYOUTS,
     FilterModule,
     docker_table,
-    pi_model,
     text_table,
 )
 
@@ -21,12 +24,12 @@ UNREACHABLE = {"unreachable": True, "msg": "Task failed: Failed to connect to th
 
 
 def test_filters_are_registered() -> None:
-    assert set(FilterModule().filters()) == {"pi_model", "docker_table", "text_table"}
+    assert set(FilterModule().filters()) == {"docker_table", "text_table"}
 
 
-def test_pi_model_filter_uses_the_board_table() -> None:
-    assert pi_model("Raspberry Pi 3 Model B Plus Rev 1.3\x00")["key"] == "pi3bplus"
-    assert pi_model("QEMU Virtual Machine") is None
+def test_documented_ops_are_the_layouts() -> None:
+    doc = yaml.safe_load((Path(docker_table.__code__.co_filename).with_name("docker_table.yml")).read_text())
+    assert sorted(doc["DOCUMENTATION"]["options"]["op"]["choices"]) == sorted(LAYOUTS)
 
 
 def test_every_host_gets_a_row_whatever_happened() -> None:

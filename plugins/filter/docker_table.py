@@ -1,13 +1,12 @@
 # Copyright: pirack.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Jinja filters: Raspberry Pi board detection, and the one-table view of a
-Docker operation that ran on many hosts.
+"""Jinja filters that turn what pirack.cluster.docker_op answered on many
+hosts into one table: ``docker_table`` merges the answers, ``text_table``
+prints the merge.
 
-The board filter exposes module_utils/pi_model.py unchanged so plays and
-modules recognise boards by the same table. The table filters turn the
-per-host answers of pirack.cluster.docker_op into one list of rows; a host
-that failed or was unreachable gets a row too, because a missing row reads
-as "nothing running there", which is the wrong conclusion.
+A host that failed or was unreachable gets a row too, because a missing row
+reads as "nothing running there", which is the wrong conclusion. Each filter
+is documented in the YAML file of its own name next to this one.
 """
 
 from __future__ import annotations
@@ -15,17 +14,6 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Union
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import parse_device_tree_model
-
-DOCUMENTATION = r"""
-name: pi
-short_description: Raspberry Pi board detection and merged Docker tables
-description:
-  - C(pi_model) recognises a board from the text of C(/proc/device-tree/model).
-  - C(docker_table) merges what P(pirack.cluster.docker_op#module) returned on
-    each host into one table (host, result, and the operation's columns).
-  - C(text_table) renders such a table as aligned plain text.
-"""
 
 Cell = Union[str, int, float, None]
 # How a column gets its value from one item (or from the whole host result).
@@ -79,11 +67,6 @@ LAYOUTS: dict[str, tuple[Optional[str], list[tuple[str, Getter]]]] = {
     "rm": (None, [("CONTAINER", _path("container.name")), ("STATE", _path("container.state"))]),
     "prune": (None, [("DELETED", _deleted), ("RECLAIMED MB", _path("reclaimed_mb"))]),
 }
-
-
-def pi_model(raw: Optional[str]) -> Optional[dict]:
-    """Board dict (key, name, revision, cores) from a device-tree model string, or None."""
-    return parse_device_tree_model(raw)
 
 
 def _status(result: Optional[dict]) -> str:
@@ -181,4 +164,4 @@ class FilterModule:
     """Registers the filters under pirack.cluster."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"pi_model": pi_model, "docker_table": docker_table, "text_table": text_table}
+        return {"docker_table": docker_table, "text_table": text_table}
