@@ -1,6 +1,8 @@
 """playbooks/status.yml (and so the summary site.yml ends with) as a user runs
 it, on a rack whose boards are this machine (local connection) plus one
-that cannot be reached: nothing here needs a Docker engine or a board."""
+that cannot be reached: nothing here needs a Docker engine or a board. The
+cluster says k3s, so the service read runs `k3s kubectl` (absent here: the
+screen says it cannot be read) and never asks this machine's Docker engine."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ all:
   vars:
     ansible_python_interpreter: {sys.executable}
     ansible_become: false
-    pirack_orchestrator: swarm
+    pirack_orchestrator: k3s
     coinminer_webui_port: 1
   children:
     masters:
@@ -63,10 +65,11 @@ def test_status_names_the_unreachable_board(tmp_path: Path) -> None:
     rc, out = screen(tmp_path, str(ROOT / "playbooks" / "status.yml"))
     assert "- w1 cluster1 - unreachable" in out
     assert "- m1 cluster1 pi4 up" in out
-    assert "cluster1 (swarm): 2 of 3 boards up; not answering: w1" in out
+    assert "cluster1 (k3s): 2 of 3 boards up; not answering: w1" in out
     assert "web UI http://127.0.0.9:1/ does not answer" in out
     assert "services: cannot be read from m1" in out
     assert "registry 127.0.0.9:5000" in out
+    assert "kubectl --kubeconfig ~/.kube/pirack-cluster1.yaml get nodes" in out
     assert rc in (0, 4), out  # 4: the unreachable board stays in the recap
 
 
@@ -83,6 +86,6 @@ def test_the_summary_after_a_run_that_lost_boards(tmp_path: Path, check: list[st
 def test_status_under_a_limit(tmp_path: Path) -> None:
     rc, out = screen(tmp_path, str(ROOT / "playbooks" / "status.yml"), "--limit", "w2")
     assert "- w2 cluster1 - up" in out
-    assert "cluster1 (swarm): 1 of 1 boards up" in out
+    assert "cluster1 (k3s): 1 of 1 boards up" in out
     assert "- m1 cluster1" not in out
     assert rc == 0, out
