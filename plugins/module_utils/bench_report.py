@@ -762,8 +762,9 @@ def expectations(summary: Dict[str, Any],
                 if above and not below:
                     value = max(above)
                 unit = "hashes/s"
-            ok = None if value is None else ((low is None or value >= low)
-                                              and (high is None or value <= high))
+            inside = value is not None and (low is None or value >= low) \
+                and (high is None or value <= high)
+            ok = None if value is None else inside
             bounds = _bounds(low, high)
             label = f"{cluster} {what}"
             if value is None:
