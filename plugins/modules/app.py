@@ -76,6 +76,18 @@ options:
       - Naming a service the spec does not have is an error.
     type: dict
     default: {}
+  secrets:
+    description:
+      - Values of the secrets the spec's services name in their C(secrets) field,
+        by secret name. A service finds each as the file C(/run/secrets/<name>):
+        a Docker secret on Swarm, a Secret mounted read-only on Kubernetes; never
+        an environment variable, so C(docker inspect) and C(kubectl describe)
+        do not show it.
+      - Only a digest of each value is compared and returned; a new value rolls
+        the services that use it. Secrets no service uses any more are removed,
+        and all of the app's are removed with O(state=absent).
+    type: dict
+    default: {}
   image_tag:
     description:
       - Tag that replaces the tag of every image of the spec; how a new build is
@@ -251,11 +263,11 @@ def driver_for(module: AnsibleModule) -> Any:
     if module.params["orchestrator"] == "swarm":
         from ansible_collections.pirack.cluster.plugins.module_utils.app.swarm import SwarmDriver
 
-        return SwarmDriver(client_from_module(module), module.check_mode)
+        return SwarmDriver(client_from_module(module), module.check_mode, secrets=module.params["secrets"])
     from ansible_collections.pirack.cluster.plugins.module_utils.app.k8s import K8sDriver
 
-    return K8sDriver(core_api_from_module(module), module.check_mode, namespace=module.params["namespace"],
-                     request_timeout=module.params["request_timeout"])
+    return K8sDriver(core_api_from_module(module), module.check_mode, secrets=module.params["secrets"],
+                     namespace=module.params["namespace"], request_timeout=module.params["request_timeout"])
 
 
 def main() -> None:
@@ -266,6 +278,7 @@ def main() -> None:
             orchestrator={"type": "str", "required": True, "choices": ["swarm", "k8s", "k3s"]},
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             overrides={"type": "dict", "default": {}},
+            secrets={"type": "dict", "default": {}, "no_log": True},
             image_tag={"type": "str"},
             registry={"type": "str"},
             namespace={"type": "str", "default": "default"},
@@ -277,7 +290,8 @@ def main() -> None:
     params = module.params
     try:
         check_options(params)
-        model = normalize(load_spec(params), params["overrides"], params["image_tag"], params["registry"])
+        model = normalize(load_spec(params), params["overrides"], params["image_tag"], params["registry"],
+                          params["secrets"])
         driver = driver_for(module)
         try:
             result = driver.apply(model, params["state"], params["wait"], params["wait_timeout"])

@@ -17,11 +17,14 @@ loop (module_utils/wait.py).
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
+    SECRETS_DIR,
+    SECRETS_VOLUME,
     AppError,
     format_size,
     parse_cpus,
@@ -38,6 +41,10 @@ MANAGER = "pirack.cluster"
 LABEL_NAME = "app.kubernetes.io/name"
 LABEL_PART_OF = "app.kubernetes.io/part-of"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+# On the pod template: which value of each secret the pods were started
+# with, so a new value rolls them (a mounted Secret changes under a running
+# process, which read it at start).
+SECRETS_ANNOTATION = "pirack.io/secrets"
 # Node labels the k3s roles set (k3s_common_node_labels), by placement key.
 NODE_LABELS = {"model": "pirack.io/pi-model", "cluster": "pirack.io/cluster"}
 _PLACEMENT_OF_LABEL = {label: key for key, label in NODE_LABELS.items()}
@@ -47,7 +54,8 @@ CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 # kind -> (API group object, suffix of the client's *_namespaced_<suffix> methods)
 _METHODS = {"Deployment": ("apps", "deployment"), "DaemonSet": ("apps", "daemon_set"),
             "Service": ("core", "service"), "PersistentVolumeClaim": ("core", "persistent_volume_claim"),
-            "Pod": ("core", "pod"), "NetworkPolicy": ("networking", "network_policy")}
+            "Pod": ("core", "pod"), "NetworkPolicy": ("networking", "network_policy"),
+            "Secret": ("core", "secret")}
 # Which slot of a service's live objects each listed kind fills.
 _SLOTS = {"Deployment": "workload", "DaemonSet": "workload", "Service": "service", "NetworkPolicy": "policy"}
 
@@ -105,10 +113,15 @@ def render_workload(app: str, namespace: str, name: str, service: dict[str, Any]
     if service["placement"]:
         pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [{"matchExpressions": _expressions(service["placement"])}]}}}
-    spec: dict[str, Any] = {
-        "selector": {"matchLabels": selector(app, name)},
-        "template": {"metadata": {"labels": labels(app, name)}, "spec": pod},
-    }
+    template: dict[str, Any] = {"metadata": {"labels": labels(app, name)}, "spec": pod}
+    if service["secrets"]:
+        # One file per secret in /run/secrets, as on Swarm; never an env var.
+        pod["volumes"].append({"name": SECRETS_VOLUME, "projected": {"defaultMode": 0o444, "sources": [
+            {"secret": {"name": n, "items": [{"key": n, "path": n}]}} for n in service["secrets"]]}})
+        container["volumeMounts"].append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
+        template["metadata"]["annotations"] = {
+            SECRETS_ANNOTATION: ",".join(f"{n}={d}" for n, d in service["secrets"].items())}
+    spec: dict[str, Any] = {"selector": {"matchLabels": selector(app, name)}, "template": template}
     if service["mode"] == "global":
         kind = "DaemonSet"
     else:
@@ -141,6 +154,14 @@ def render_claims(app: str, namespace: str, name: str, service: dict[str, Any]) 
              "metadata": {"name": v["name"], "namespace": namespace, "labels": labels(app, name)},
              "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": v["size"]}}}}
             for v in service["volumes"]]
+
+
+def render_secret(app: str, namespace: str, name: str, value: str) -> dict[str, Any]:
+    """The Secret holding one secret's value, under a key of its own name (the file's name)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace,
+                         "labels": {LABEL_PART_OF: app, LABEL_MANAGED_BY: MANAGER}},
+            "data": {name: base64.b64encode(value.encode()).decode()}}
 
 
 def render_policy(app: str, namespace: str, name: str, service: dict[str, Any]) -> Optional[dict[str, Any]]:
@@ -238,6 +259,9 @@ def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
             view["resources"][ours]["memory"] = format_size(parse_size(block["memory"]))
     view["placement"] = _placement(pod.get("affinity") or {})
     view["allow_from"] = _allowed(policy)
+    annotation = (((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}).get(
+        SECRETS_ANNOTATION)
+    view["secrets"] = dict(sorted(item.partition("=")[::2] for item in annotation.split(","))) if annotation else {}
     claim_of = {v["name"]: (v.get("persistentVolumeClaim") or {}).get("claimName")
                 for v in pod.get("volumes") or []}
     for mount in container.get("volumeMounts") or []:
@@ -366,6 +390,8 @@ class K8sDriver(Driver):
                     self._call("delete", kind, name, self.namespace)
             return
         service = model["services"][name]
+        for secret in service["secrets"]:
+            self._put(render_secret(app, self.namespace, secret, self.secrets[secret]), self._read("Secret", secret))
         for claim in render_claims(app, self.namespace, name, service):
             # Read, not taken from ``live``: a claim outlives its service.
             self._put(claim, self._read("PersistentVolumeClaim", claim["metadata"]["name"]))
@@ -400,6 +426,14 @@ class K8sDriver(Driver):
             # Only the size of a claim may change (and only grow); keep the rest.
             body["spec"] = dict(live["spec"], resources=obj["spec"]["resources"])
         self._call("replace", kind, name, self.namespace, body)
+
+    def finish(self, model: dict[str, Any], state: str, timeout: float) -> None:
+        """Delete the app's Secrets no service uses any more (all, when the app goes)."""
+        services = model["services"].values() if state == "present" else []
+        keep = {name for service in services for name in service["secrets"]}
+        for secret in self._list("Secret", f"{LABEL_PART_OF}={model['name']},{LABEL_MANAGED_BY}={MANAGER}"):
+            if secret["metadata"]["name"] not in keep:
+                self._call("delete", "Secret", secret["metadata"]["name"], self.namespace)
 
     def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
         """Poll until each named service's rollout is done; fail naming what blocks it."""

@@ -30,7 +30,7 @@ def empty_service() -> dict[str, Any]:
             "command": None, "args": None,
             "resources": {"limits": {"cpus": None, "memory": None},
                           "requests": {"cpus": None, "memory": None}},
-            "placement": {}, "volumes": [], "allow_from": None}
+            "placement": {}, "volumes": [], "allow_from": None, "secrets": {}}
 
 
 def removal_order(removals: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -76,7 +76,8 @@ class Driver:
     ``view`` returns once a service is deployed), ``act`` (carry out one
     action), ``rollout`` (wait until services run their new definition) and
     ``error_text``; ``prepare``/``finish`` handle what belongs to the whole
-    app rather than a service. ``clock`` and ``sleep`` are parameters so
+    app rather than a service. ``secrets`` holds the values of the secrets
+    the model names by digest. ``clock`` and ``sleep`` are parameters so
     waits are tested without real seconds.
     """
 
@@ -86,9 +87,10 @@ class Driver:
     poll = 1.0
 
     def __init__(self, client: Any, check_mode: bool = False, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, secrets: Optional[dict[str, str]] = None) -> None:
         self.client = client
         self.check_mode = check_mode
+        self.secrets = dict(secrets or {})
         self.clock = clock
         self.sleep = sleep
 

@@ -17,6 +17,7 @@ Nothing here does I/O; docs/app-spec.md is the reference for the format.
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from fractions import Fraction
 from typing import Any, Optional
@@ -32,6 +33,10 @@ DEFAULT_VOLUME_SIZE = "1Gi"
 # placement key must be a full node label name and is used as written.
 PLACEMENT_KEYS = ("role", "model", "cluster")
 ROLES = ("master", "worker")
+# Where a service finds its secrets, one file per secret, on both orchestrators.
+SECRETS_DIR = "/run/secrets"
+# The pod volume that carries them on Kubernetes; no spec volume may take its name.
+SECRETS_VOLUME = "pirack-secrets"
 # Upper bounds are the orchestrators' own: Kubernetes keeps replicas in an
 # int32 and both keep bytes and nano-CPUs in an int64. A value past them is
 # refused here, before anything is created, instead of by the API mid-apply.
@@ -63,7 +68,7 @@ _DIGEST = re.compile(r"[a-z0-9]+([+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
 APP_FIELDS = ("name", "network", "services")
 NETWORK_FIELDS = ("encrypted",)
 SERVICE_FIELDS = ("image", "mode", "replicas", "ports", "env", "command", "args",
-                  "resources", "placement", "volumes", "allow_from")
+                  "resources", "placement", "volumes", "allow_from", "secrets")
 PORT_FIELDS = ("port", "published", "protocol")
 RESOURCE_FIELDS = ("limits", "requests")
 QUANTITY_FIELDS = ("cpus", "memory")
@@ -354,8 +359,8 @@ def _volumes(check: _Checker, where: str, value: Any) -> list[dict[str, Any]]:
             size = format_size(parse_size(raw.get("size", DEFAULT_VOLUME_SIZE)))
         except ValueError:
             check.fail(f"{at}.size", "a size such as 1Gi or 500Mi (Kubernetes units)", raw.get("size"))
-        if name in names:
-            check.errors.append(f"{at}.name: {name!r} is used twice; expected unique volume names")
+        if name in names or name == SECRETS_VOLUME:
+            check.errors.append(f"{at}.name: {name!r} is used twice or reserved; expected unique volume names")
         if name and path and size:
             names.add(name)
             volumes.append({"name": name, "path": path, "size": size})
@@ -370,6 +375,37 @@ def _allow_from(check: _Checker, where: str, value: Any) -> Optional[list[str]]:
         check.fail(where, "a list of service names of the app", value)
         return None
     return sorted(set(value))
+
+
+def _secret_names(check: _Checker, where: str, value: Any) -> list[str]:
+    names = check.items(where, value, "secret names")
+    if not all(isinstance(n, str) and _DNS_LABEL.fullmatch(n) for n in names):
+        check.fail(where, "a list of secret names of lowercase letters, digits and '-'", value)
+        return []
+    return sorted(set(names))
+
+
+def secret_digest(name: str, value: str) -> str:
+    """Which value of a secret a service uses, without the value: compared
+    and shown in its place, and part of the Swarm secret's name (secrets
+    cannot change there, so a new value is a new secret)."""
+    return hashlib.sha256(f"{name}\0{value}".encode()).hexdigest()[:12]
+
+
+def _secrets(check: _Checker, services: dict[str, Any], values: Any) -> None:
+    """Replace each service's secret names with ``{name: digest}`` from the
+    module's ``secrets`` option, or report every name it lacks."""
+    values = check.mapping("secrets", values if values is not None else {}, None)
+    for key, value in values.items():
+        if not isinstance(value, str) or not value:
+            check.errors.append(f"{_at('secrets', key)}: expected the secret's value as a non-empty string")
+    for svc_name, service in services.items():
+        for name in service["secrets"]:
+            if name not in values:
+                check.errors.append(f"services.{svc_name}.secrets: {name!r} has no value; expected it among the "
+                                    f"module's secrets option")
+        service["secrets"] = {n: secret_digest(n, values[n]) for n in service["secrets"]
+                              if isinstance(values.get(n), str)}
 
 
 def _network(check: _Checker, value: Any) -> dict[str, bool]:
@@ -418,6 +454,7 @@ def _service(check: _Checker, where: str, value: Any) -> dict[str, Any]:
         "placement": _placement(check, f"{where}.placement", raw.get("placement")),
         "volumes": _volumes(check, f"{where}.volumes", raw.get("volumes")),
         "allow_from": _allow_from(check, f"{where}.allow_from", raw.get("allow_from")),
+        "secrets": _secret_names(check, f"{where}.secrets", raw.get("secrets")),
     }
     # A volume is one disk on one node (a Kubernetes ReadWriteOnce claim, a
     # local Swarm volume): two tasks writing it would corrupt it.
@@ -476,12 +513,13 @@ def _options(check: _Checker, image_tag: Any, registry: Any) -> None:
 
 
 def normalize(spec: Any, overrides: Optional[dict] = None, image_tag: Optional[str] = None,
-              registry: Optional[str] = None) -> dict[str, Any]:
+              registry: Optional[str] = None, secrets: Optional[dict] = None) -> dict[str, Any]:
     """Validate a raw spec (plus overrides) and return the normalized model.
 
     ``image_tag`` and ``registry`` rewrite every image: they are how one spec
     serves both "pull from the rack's registry" and "roll to a new build".
-    Raises AppError listing every problem.
+    ``secrets`` holds the values of the secrets services name; the model
+    keeps only their digests. Raises AppError listing every problem.
     """
     spec = apply_overrides(spec, overrides)
     check = _Checker()
@@ -506,6 +544,7 @@ def normalize(spec: Any, overrides: Optional[dict] = None, image_tag: Optional[s
                 check.errors.append(f"services.{svc_name}.allow_from: {show(other)} is not a service of the app; "
                                     f"expected one of: {', '.join(sorted(services))}")
     network = _network(check, raw.get("network"))
+    _secrets(check, services, secrets)
     if check.errors:
         raise spec_error(check.errors)
     for service in services.values():

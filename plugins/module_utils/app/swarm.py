@@ -15,11 +15,16 @@ ingress routing mesh needs IPVS too.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, format_size, parse_size
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
+    AppError,
+    format_size,
+    parse_size,
+)
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import DockerException, one_line
 
 try:
@@ -30,6 +35,7 @@ except ImportError:  # pragma: no cover - client_from_module reports the missing
 
 LABEL_APP = "pirack.app"
 LABEL_SERVICE = "pirack.service"
+LABEL_SECRET = "pirack.secret"
 # Node labels the swarm role sets from inventory, by spec placement key.
 NODE_LABELS = {"role": "pirack.role", "model": "pirack.model", "cluster": "pirack.cluster"}
 _PLACEMENT_OF_LABEL = {label: key for key, label in NODE_LABELS.items()}
@@ -52,6 +58,15 @@ def volume_name(app: str, volume: str) -> str:
     return f"{app}_{volume}"
 
 
+def secret_name(app: str, secret: str, digest: str) -> str:
+    """The Docker secret holding one value of a secret; at most 64 characters.
+
+    Docker secrets cannot change, so the digest of the value is part of the
+    name: a new value is a new secret, and the services move to it.
+    """
+    return f"{app}_{secret}"[:51] + f"_{digest}"
+
+
 def render_service(app: str, name: str, service: dict[str, Any]) -> dict[str, Any]:
     """The Engine API ServiceSpec for one normalized service."""
     container: dict[str, Any] = {
@@ -64,6 +79,12 @@ def render_service(app: str, name: str, service: dict[str, Any]) -> dict[str, An
         container["Command"] = list(service["command"])
     if service["args"]:
         container["Args"] = list(service["args"])
+    if service["secrets"]:
+        # Files in /run/secrets, readable by the image's own (non-root) user;
+        # the driver adds each SecretID once the secret exists.
+        container["Secrets"] = [{"SecretName": secret_name(app, n, d),
+                                 "File": {"Name": n, "UID": "0", "GID": "0", "Mode": 0o444}}
+                                for n, d in service["secrets"].items()]
     resources: dict[str, Any] = {}
     for ours, theirs in (("limits", "Limits"), ("requests", "Reservations")):
         quantity = service["resources"][ours]
@@ -125,6 +146,8 @@ def read_service(app: str, spec: dict[str, Any]) -> dict[str, Any]:
                               for item in container.get("Env") or []))
     view["command"] = list(container["Command"]) if container.get("Command") else None
     view["args"] = list(container["Args"]) if container.get("Args") else None
+    view["secrets"] = dict(sorted((ref.get("File", {}).get("Name"), str(ref.get("SecretName")).rpartition("_")[2])
+                                  for ref in container.get("Secrets") or []))
     resources = template.get("Resources") or {}
     for ours, theirs in (("limits", "Limits"), ("requests", "Reservations")):
         block = resources.get(theirs) or {}
@@ -288,6 +311,8 @@ class SwarmDriver(Driver):
         if action["action"] == "remove":
             return
         spec = render_service(app, name, model["services"][name])
+        for ref in spec["TaskTemplate"]["ContainerSpec"].get("Secrets", []):
+            ref["SecretID"] = self._secret_id(app, ref["File"]["Name"], ref["SecretName"])
         args = {"name": spec["Name"], "labels": spec["Labels"], "mode": spec["Mode"],
                 "update_config": spec["UpdateConfig"], "endpoint_spec": spec["EndpointSpec"]}
         if action["action"] != "update":
@@ -304,9 +329,27 @@ class SwarmDriver(Driver):
         self.api.update_service(live["ID"], live["Version"]["Index"], task_template=template,
                                 fetch_current_spec=False, **args)
 
+    def _secret_id(self, app: str, secret: str, name: str) -> str:
+        """The ID of the Docker secret ``name``, created from the value first if need be."""
+        found = [s for s in self.api.secrets(filters={"name": name}) if s["Spec"]["Name"] == name]
+        if found:
+            return found[0]["ID"]
+        return self.api.create_secret(name, self.secrets[secret].encode(),
+                                      labels={LABEL_APP: app, LABEL_SECRET: secret})["ID"]
+
     def finish(self, model: dict[str, Any], state: str, timeout: float) -> None:
+        """Remove the secrets no service uses any more (all of them, and the
+        network, when the app goes)."""
+        app = model["name"]
+        services = model["services"].values() if state == "present" else []
+        keep = {secret_name(app, n, d) for service in services for n, d in service["secrets"].items()}
+        for secret in self.api.secrets(filters={"label": f"{LABEL_APP}={app}"}):
+            if secret["Spec"]["Name"] not in keep:
+                # Refused only while a service still names it; the next run retries.
+                with contextlib.suppress(APIError):
+                    self.api.remove_secret(secret["ID"])
         if state == "absent":
-            self._remove_network(model["name"], timeout)
+            self._remove_network(app, timeout)
 
     def _remove_network(self, app: str, timeout: float) -> None:
         """Remove the app network, then (when waiting) see it gone from this node.

@@ -104,3 +104,14 @@ def test_options_are_checked_before_any_connection(api: AppApi, tmp_path: Path, 
     result = run_module(app.main, args(api, tmp_path, **extra), capsys)
     assert result["failed"] is True and expected in result["msg"] and "\n" not in result["msg"]
     assert api.writes() == [] and api.requests == []
+
+
+def test_secret_values_never_appear_in_the_result(api: AppApi, tmp_path: Path, capsys) -> None:
+    extra = {"overrides": {"redis": {"secrets": ["redis-password"]}}, "secrets": {"redis-password": "s3cret-pw"},
+             "_ansible_diff": True}
+    result = run_module(app.main, args(api, tmp_path, **extra), capsys)
+    assert result["changed"] is True and "s3cret-pw" not in str(result)
+    assert api.objects[("Secret", "redis-password")]["data"] == {"redis-password": "czNjcmV0LXB3"}
+    missing = run_module(app.main, args(api, tmp_path, overrides=extra["overrides"]), capsys)
+    assert missing["msg"] == ("invalid app spec: services.redis.secrets: 'redis-password' has no value; "
+                              "expected it among the module's secrets option")

@@ -320,3 +320,46 @@ def test_policies_are_created_compared_and_removed_with_their_service(api: AppAp
     assert ("NetworkPolicy", "rng") not in api.objects
     k8s(core).apply(coinminer(), "absent", wait=False, timeout=5)
     assert not [n for k, n in api.objects if k == "NetworkPolicy"]
+
+
+# ------------------------------------------------------------------- secrets
+
+
+def with_password(value: str, **kwargs: Any) -> dict[str, Any]:
+    return coinminer(overrides={"redis": {"secrets": ["redis-password"]}, "worker": {"secrets": ["redis-password"]}},
+                     secrets={"redis-password": value}, **kwargs)
+
+
+def test_a_secret_is_a_file_from_a_mounted_secret_and_never_an_env_var() -> None:
+    redis = with_password("s3cret")["services"]["redis"]
+    workload = app_k8s.render_workload("coinminer", NS, "redis", redis)
+    pod = workload["spec"]["template"]["spec"]
+    assert pod["volumes"][-1] == {"name": "pirack-secrets", "projected": {"defaultMode": 0o444, "sources": [
+        {"secret": {"name": "redis-password", "items": [{"key": "redis-password", "path": "redis-password"}]}}]}}
+    assert pod["containers"][0]["volumeMounts"][-1] == {"name": "pirack-secrets", "mountPath": "/run/secrets",
+                                                        "readOnly": True}
+    assert "s3cret" not in str(workload)
+    assert app_k8s.read_service(workload, app_k8s.render_service("coinminer", NS, "redis", redis), {
+        "redis-data": app_k8s.render_claims("coinminer", NS, "redis", redis)[0]}) == redis
+    assert app_k8s.render_secret("coinminer", NS, "redis-password", "s3cret")["data"] == {
+        "redis-password": "czNjcmV0"}
+
+
+def test_secrets_are_written_rolled_on_a_new_value_and_removed_with_the_app(api: AppApi, core: Any) -> None:
+    def driver(value: str) -> app_k8s.K8sDriver:
+        return k8s(core, secrets={"redis-password": value})
+
+    driver("s3cret").apply(with_password("s3cret"), "present", wait=True, timeout=5)
+    assert api.objects[("Secret", "redis-password")]["data"] == {"redis-password": "czNjcmV0"}
+    before = len(api.writes())
+    assert driver("s3cret").apply(with_password("s3cret"), "present", wait=True, timeout=5)["changed"] is False
+    assert len(api.writes()) == before
+    result = driver("n3w").apply(with_password("n3w"), "present", wait=True, timeout=5)
+    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [("redis", "update"),
+                                                                             ("worker", "update")]
+    assert api.objects[("Secret", "redis-password")]["data"] == {"redis-password": "bjN3"}
+    driver("n3w").apply(coinminer(), "present", wait=True, timeout=5)
+    assert ("Secret", "redis-password") not in api.objects, "no service names it any more"
+    driver("n3w").apply(with_password("n3w"), "present", wait=True, timeout=5)
+    driver("n3w").apply(with_password("n3w"), "absent", wait=True, timeout=5)
+    assert sorted(k for k, _ in api.objects) == ["PersistentVolumeClaim"]

@@ -98,7 +98,11 @@ def test_the_coinminer_renders_to_objects_the_api_accepts(overrides: dict) -> No
 
 @pytest.mark.parametrize(("name", "spec", "overrides"), doc_examples(), ids=[e[0] for e in doc_examples()])
 def test_every_example_of_the_docs_renders_to_objects_the_api_accepts(name: str, spec: dict, overrides: dict) -> None:
-    assert problems(app_k8s.render(normalize(spec, overrides), NS)) == []
+    named = {secret for service in spec["services"].values() for secret in service.get("secrets", [])}
+    values = {secret: "example" for secret in named}
+    model = normalize(spec, overrides, secrets=values)
+    secrets = [app_k8s.render_secret(model["name"], NS, secret, value) for secret, value in values.items()]
+    assert problems(app_k8s.render(model, NS) + secrets) == []
 
 
 def test_every_body_the_driver_sends_is_accepted(tmp_path: Path) -> None:
@@ -106,8 +110,9 @@ def test_every_body_the_driver_sends_is_accepted(tmp_path: Path) -> None:
     carry resourceVersion and the Service's clusterIP), not only renders."""
     with AppApi() as api:
         core = client.connect(str(api.kubeconfig(tmp_path)), None)
-        driver = app_k8s.K8sDriver(core, namespace=NS)
-        driver.apply(normalize(coinminer_spec()), "present", wait=False, timeout=5)
+        driver = app_k8s.K8sDriver(core, namespace=NS, secrets={"redis-password": "s3cret"})
+        driver.apply(normalize(coinminer_spec(), {"redis": {"secrets": ["redis-password"]}},
+                               secrets=driver.secrets), "present", wait=False, timeout=5)
         driver.apply(normalize(coinminer_spec(), {"redis": {"allow_from": ["worker"], "volumes": [
             {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2"), "present", wait=False,
             timeout=5)
@@ -116,7 +121,7 @@ def test_every_body_the_driver_sends_is_accepted(tmp_path: Path) -> None:
             timeout=5)
         sent = [body for method, _, body in api.requests if method in ("POST", "PUT")]
     assert {b["kind"] for b in sent} == {"PersistentVolumeClaim", "Deployment", "DaemonSet", "Service",
-                                         "NetworkPolicy"}
+                                         "NetworkPolicy", "Secret"}
     assert any(b["kind"] == "PersistentVolumeClaim" and "resourceVersion" in b["metadata"] for b in sent)
     assert problems(sent) == []
 

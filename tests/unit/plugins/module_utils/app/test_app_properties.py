@@ -61,7 +61,10 @@ SERVICE = st.fixed_dictionaries({"image": field(st.sampled_from(
     "volumes": field(st.lists(st.fixed_dictionaries({"name": field(NAME), "path": field(st.just("/data"))},
                                                     optional={"size": field(st.sampled_from(["1Gi", "500Mi"]))}),
                               max_size=2)),
+    "secrets": field(st.lists(st.sampled_from(["pw", "token"]), max_size=2)),
 })
+# The values of the module's secrets option the generated specs may name.
+SECRET_VALUES = {"pw": "hunter2", "token": "t0ken"}
 
 
 def with_allow_from(spec: dict[str, Any]) -> st.SearchStrategy:
@@ -93,10 +96,11 @@ TAG = st.one_of(st.none(), st.sampled_from(["v2", "latest"]), st.text(max_size=2
 REGISTRY = st.one_of(st.none(), st.sampled_from(["10.0.0.10:5000", "reg.local"]), st.text(max_size=20))
 
 
-def normalize_or_error(spec: Any, overrides: Any = None, tag: Any = None, registry: Any = None) -> Any:
+def normalize_or_error(spec: Any, overrides: Any = None, tag: Any = None, registry: Any = None,
+                       secrets: Any = None) -> Any:
     """The model, or None after checking the AppError is one line per problem."""
     try:
-        return normalize(spec, overrides, tag, registry)
+        return normalize(spec, overrides, tag, registry, SECRET_VALUES if secrets is None else secrets)
     except AppError as exc:
         assert exc.errors and all(isinstance(e, str) and e and "\n" not in e for e in exc.errors), exc.errors
         assert "\n" not in str(exc)
@@ -104,10 +108,12 @@ def normalize_or_error(spec: Any, overrides: Any = None, tag: Any = None, regist
 
 
 @SETTINGS
-@given(spec=st.one_of(JUNK, SPEC), overrides=OVERRIDES, tag=TAG, registry=REGISTRY)
-def test_normalize_raises_nothing_but_its_own_error(spec: Any, overrides: Any, tag: Any, registry: Any) -> None:
+@given(spec=st.one_of(JUNK, SPEC), overrides=OVERRIDES, tag=TAG, registry=REGISTRY,
+       secrets=st.one_of(st.none(), st.just(SECRET_VALUES), JUNK))
+def test_normalize_raises_nothing_but_its_own_error(spec: Any, overrides: Any, tag: Any, registry: Any,
+                                                    secrets: Any) -> None:
     before = copy.deepcopy(spec)
-    normalize_or_error(spec, overrides, tag, registry)
+    normalize_or_error(spec, overrides, tag, registry, secrets)
     assert spec == before or spec != spec, "the spec given was modified"  # nan never equals itself
 
 

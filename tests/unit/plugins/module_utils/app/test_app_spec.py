@@ -33,7 +33,7 @@ def test_minimal_service_gets_every_field_with_its_default() -> None:
         "image": "pirack/web:1", "mode": "replicated", "replicas": 1, "ports": [], "env": {},
         "command": None, "args": None,
         "resources": {"limits": {"cpus": None, "memory": None}, "requests": {"cpus": None, "memory": None}},
-        "placement": {}, "volumes": [], "allow_from": None}}}
+        "placement": {}, "volumes": [], "allow_from": None, "secrets": {}}}}
 
 
 def test_shipped_coinminer_spec_is_valid_and_says_what_the_issue_asks() -> None:
@@ -130,6 +130,19 @@ def test_ports_env_and_placement_are_sorted_and_stringified() -> None:
                             {"port": 90, "published": None, "protocol": "udp"}]
     assert list(web["env"].items()) == [("A", "0.5"), ("B", "2")]
     assert list(web["placement"]) == ["cluster", "role"]
+
+
+def test_secrets_are_named_in_the_spec_valued_by_the_option_and_kept_as_digests() -> None:
+    spec = with_service(secrets=["pw", "pw"])
+    model = normalize(spec, secrets={"pw": "hunter2", "unused": "x"})
+    assert model["services"]["web"]["secrets"] == {"pw": app_spec.secret_digest("pw", "hunter2")}
+    assert "hunter2" not in str(model)
+    assert app_spec.secret_digest("pw", "hunter3") != model["services"]["web"]["secrets"]["pw"]
+    assert errors_of(spec) == ["services.web.secrets: 'pw' has no value; expected it among the module's "
+                               "secrets option"]
+    assert errors_of(spec, secrets={"pw": 5}) == ["secrets.pw: expected the secret's value as a non-empty string"]
+    assert errors_of(with_service(secrets="pw"))[0].startswith("services.web.secrets: expected a list of secret")
+    assert errors_of(with_service(secrets=["PW"]))[0].startswith("services.web.secrets: expected a list of secret")
 
 
 def test_allow_from_none_is_everyone_and_empty_is_no_one() -> None:

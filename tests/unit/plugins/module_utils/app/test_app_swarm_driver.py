@@ -23,6 +23,7 @@ class FakeSwarmApi:
     def __init__(self) -> None:
         self.services_by_name: dict[str, dict[str, Any]] = {}
         self.networks: dict[str, dict[str, Any]] = {}
+        self.secret_objects: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str]] = []
         self.manager = True
 
@@ -53,6 +54,31 @@ class FakeSwarmApi:
         self.calls.append(("remove_service", name))
         del self.services_by_name[name]
 
+    def secrets(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        found = list(self.secret_objects.values())
+        if "name" in filters:  # the engine matches names by prefix
+            found = [s for s in found if s["Spec"]["Name"].startswith(filters["name"])]
+        if "label" in filters:
+            key, _, value = filters["label"].partition("=")
+            found = [s for s in found if s["Spec"]["Labels"].get(key) == value]
+        return copy.deepcopy(found)
+
+    def create_secret(self, name: str, data: bytes, labels: dict[str, str]) -> dict[str, str]:
+        self.calls.append(("create_secret", name))
+        if any(s["Spec"]["Name"] == name for s in self.secret_objects.values()):
+            raise APIError("conflict", explanation=f"secret {name} already exists")
+        secret_id = f"sec-{len(self.calls)}"
+        self.secret_objects[secret_id] = {"ID": secret_id, "Spec": {"Name": name, "Labels": labels}, "data": data}
+        return {"ID": secret_id}
+
+    def remove_secret(self, secret_id: str) -> None:
+        name = self.secret_objects[secret_id]["Spec"]["Name"]
+        self.calls.append(("remove_secret", name))
+        if any(ref["SecretID"] == secret_id for s in self.services_by_name.values()
+               for ref in s["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets", [])):
+            raise APIError("in use", explanation=f"secret '{name}' is in use by a service")
+        del self.secret_objects[secret_id]
+
     def inspect_network(self, name: str, scope: Optional[str] = None) -> dict[str, Any]:
         if name not in self.networks:
             raise NotFound(f"network {name} not found", explanation=f"network {name} not found")
@@ -80,8 +106,8 @@ class Client:
         self.api = FakeSwarmApi()
 
 
-def driver(check_mode: bool = False) -> SwarmDriver:
-    return SwarmDriver(Client(), check_mode, clock=lambda: 0.0, sleep=lambda _s: None)
+def driver(check_mode: bool = False, **secrets: str) -> SwarmDriver:
+    return SwarmDriver(Client(), check_mode, clock=lambda: 0.0, sleep=lambda _s: None, secrets=secrets)
 
 
 def test_first_apply_makes_a_network_no_container_can_attach_to_then_the_services() -> None:
@@ -150,3 +176,34 @@ def test_not_a_manager_and_engine_errors_are_one_line() -> None:
     swarm.api.create_network = lambda *a, **k: None  # type: ignore[method-assign]
     with pytest.raises(AppError, match=r"^Docker engine: network not found"):
         swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
+
+
+def with_password(value: str) -> dict[str, Any]:
+    spec = copy.deepcopy(SPEC)
+    spec["services"]["db"]["secrets"] = ["db-password"]
+    spec["services"]["web"]["secrets"] = ["db-password"]
+    return normalize(spec, secrets={"db-password": value})
+
+
+def test_a_secret_is_a_docker_secret_file_and_a_new_value_a_new_secret() -> None:
+    swarm = driver(**{"db-password": "s3cret"})
+    swarm.apply(with_password("s3cret"), "present", wait=False, timeout=5)
+    [secret] = swarm.api.secret_objects.values()
+    assert secret["data"] == b"s3cret" and secret["Spec"]["Labels"] == {"pirack.app": "demo",
+                                                                        "pirack.secret": "db-password"}
+    refs = swarm.api.services_by_name["demo_db"]["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+    assert refs == [{"SecretName": secret["Spec"]["Name"], "SecretID": secret["ID"],
+                     "File": {"Name": "db-password", "UID": "0", "GID": "0", "Mode": 0o444}}]
+    env = swarm.api.services_by_name["demo_db"]["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert not any("s3cret" in e for e in env), "never an environment variable"
+    assert swarm.apply(with_password("s3cret"), "present", wait=False, timeout=5)["changed"] is False
+
+    swarm.secrets = {"db-password": "n3w"}
+    result = swarm.apply(with_password("n3w"), "present", wait=False, timeout=5)
+    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [("db", "update"), ("web", "update")]
+    assert "s3cret" not in str(result) and "n3w" not in str(result), "only digests are shown"
+    [secret] = swarm.api.secret_objects.values()
+    assert secret["data"] == b"n3w", "the old value is removed once no service names it"
+
+    swarm.apply(with_password("n3w"), "absent", wait=False, timeout=5)
+    assert swarm.api.secret_objects == {}
