@@ -79,8 +79,8 @@ options:
   secrets:
     description:
       - Values of the secrets the spec's services name in their C(secrets) field,
-        by secret name. A service finds each as the file C(/run/secrets/<name>):
-        a Docker secret on Swarm, a Secret mounted read-only on Kubernetes; never
+        by secret name. A service finds each as the file C(/run/secrets/<name>),
+        from a Docker secret on Swarm or a Secret mounted read-only on Kubernetes; never
         an environment variable, so C(docker inspect) and C(kubectl describe)
         do not show it.
       - Only a digest of each value is compared and returned; a new value rolls

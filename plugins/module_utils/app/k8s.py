@@ -317,8 +317,6 @@ def pod_problems(pods: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(problems))[:3]
 
 
-
-
 class K8sDriver(Driver):
     """Applies a normalized app to one namespace through the Kubernetes client.
 

@@ -355,8 +355,8 @@ def test_secrets_are_written_rolled_on_a_new_value_and_removed_with_the_app(api:
     assert driver("s3cret").apply(with_password("s3cret"), "present", wait=True, timeout=5)["changed"] is False
     assert len(api.writes()) == before
     result = driver("n3w").apply(with_password("n3w"), "present", wait=True, timeout=5)
-    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [("redis", "update"),
-                                                                             ("worker", "update")]
+    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [
+        ("redis", "update"), ("worker", "update")]
     assert api.objects[("Secret", "redis-password")]["data"] == {"redis-password": "bjN3"}
     driver("n3w").apply(coinminer(), "present", wait=True, timeout=5)
     assert ("Secret", "redis-password") not in api.objects, "no service names it any more"

@@ -56,7 +56,7 @@ def test_the_driver_says_what_it_can_read_back() -> None:
 def test_absent_removes_everything_the_store_last_and_a_left_over_too() -> None:
     live = dict(copy.deepcopy(MODEL["services"]), ghost=None)
     actions = plan(MODEL, live, "absent")
-    assert [(a["service"], a["action"]) for a in actions] == [("api", "remove"), ("ghost", "remove"),
-                                                               ("web", "remove")]
+    assert [(a["service"], a["action"]) for a in actions] == [
+        ("api", "remove"), ("ghost", "remove"), ("web", "remove")]
     assert all(a["after"] is None for a in actions)
     assert plan(MODEL, {}, "absent") == []

@@ -87,10 +87,10 @@ def with_allow_from(spec: dict[str, Any]) -> st.SearchStrategy:
     return choices.map(put)
 
 
-SPEC = st.fixed_dictionaries({"name": field(NAME), "services": field(st.dictionaries(NAME, SERVICE, min_size=1,
-                                                                                    max_size=4))},
-                             optional={"network": field(st.fixed_dictionaries({"encrypted": st.booleans()}))}
-                             ).flatmap(with_allow_from)
+SERVICES = st.dictionaries(NAME, SERVICE, min_size=1, max_size=4)
+SPEC = st.fixed_dictionaries(
+    {"name": field(NAME), "services": field(SERVICES)},
+    optional={"network": field(st.fixed_dictionaries({"encrypted": st.booleans()}))}).flatmap(with_allow_from)
 OVERRIDES = st.one_of(st.none(), JUNK, st.dictionaries(NAME, field(SERVICE), max_size=2))
 TAG = st.one_of(st.none(), st.sampled_from(["v2", "latest"]), st.text(max_size=20))
 REGISTRY = st.one_of(st.none(), st.sampled_from(["10.0.0.10:5000", "reg.local"]), st.text(max_size=20))

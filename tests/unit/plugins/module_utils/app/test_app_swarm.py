@@ -94,7 +94,7 @@ def test_engine_answer_with_its_defaults_reads_back_unchanged() -> None:
     view = app_swarm.read_service("apptest", live["Spec"])
     assert view == app_swarm.desired_view(model()["services"]["web"])
     assert swarm_plan({"name": "apptest", "services": {"web": model()["services"]["web"]}},
-                          {"web": live}, "present") == []
+                      {"web": live}, "present") == []
 
 
 def test_plan_creates_updates_recreates_and_prunes() -> None:
