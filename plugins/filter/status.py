@@ -18,8 +18,10 @@ from typing import Any, Optional
 from ansible.errors import AnsibleFilterError
 
 # The labels the app module puts on what it deploys (module_utils/app/).
-SWARM_APP, SWARM_SERVICE = "pirack.app", "pirack.service"
-K8S_APP, K8S_NAME = "app.kubernetes.io/part-of", "app.kubernetes.io/name"
+SWARM_APP = "pirack.app"
+SWARM_SERVICE = "pirack.service"
+K8S_APP = "app.kubernetes.io/part-of"
+K8S_NAME = "app.kubernetes.io/name"
 
 
 def board_state(first: Optional[Mapping[str, Any]], again: Optional[Mapping[str, Any]] = None) -> str:
