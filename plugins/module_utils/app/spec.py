@@ -523,6 +523,8 @@ def normalize(spec: Any, overrides: Optional[dict] = None, image_tag: Optional[s
     """
     spec = apply_overrides(spec, overrides)
     check = _Checker()
+    # An empty option is an unset one, as templates write it.
+    image_tag, registry = image_tag or None, registry or None
     _options(check, image_tag, registry)
     raw = check.mapping("spec", spec, APP_FIELDS)
     name = check.string("name", raw.get("name"), _DNS_LABEL,

@@ -198,3 +198,5 @@ def test_normalize_applies_tag_and_registry_to_every_service() -> None:
     spec = {"name": "demo", "services": {"a": {"image": "x/a:1"}, "b": {"image": "x/b"}}}
     model = normalize(spec, image_tag="v9", registry="10.0.0.1:5000")
     assert [s["image"] for s in model["services"].values()] == ["10.0.0.1:5000/x/a:v9", "10.0.0.1:5000/x/b:v9"]
+    unset = normalize(spec, image_tag="", registry="")
+    assert [s["image"] for s in unset["services"].values()] == ["x/a:1", "x/b"], "empty means unset"
