@@ -14,6 +14,9 @@ export ANSIBLE_FORCE_COLOR ?= 0
 
 PI_IMAGE     ?= pirack/pi-host:bookworm
 RACK_ARGS    ?=
+# The checkout's simulated-rack inventory (ansible.cfg's default, next to its
+# group_vars); the rack's SSH key stays in ~/.local/share/pirack/<rack>.
+RACK_INVENTORY := inventories/local/hosts.yml
 # Molecule scenarios `make test` runs, in this order. `swarm` (8 min) is left
 # out: the e2e test runs the same pipeline and its failover test.
 SCENARIOS    ?= default docker k3s app
@@ -75,8 +78,8 @@ images: engine ## build (or reuse) the simulated Pi host image
 	  docker build -t $(PI_IMAGE) molecule/pi-host; fi
 
 rack: venv images ## bring up the simulated rack and run site.yml on it
-	ansible-playbook playbooks/rack_up.yml $(RACK_ARGS)
-	ansible-playbook site.yml -i inventories/local/hosts.yml $(RACK_ARGS)
+	ansible-playbook playbooks/rack_up.yml -e sim_rack_inventory=$(CURDIR)/$(RACK_INVENTORY) $(RACK_ARGS)
+	ansible-playbook site.yml -i $(RACK_INVENTORY) $(RACK_ARGS)
 	echo
 	echo "The simulated rack is up. Tear it down with: make rack-down"
 

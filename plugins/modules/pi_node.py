@@ -129,7 +129,7 @@ EXAMPLES = r"""
     memory_mb: 4096
     ipv4_address: 10.99.0.11
     ssh_port: 2211
-    authorized_key: "{{ playbook_dir }}/../.rack/id_ed25519.pub"
+    authorized_key: ~/.local/share/pirack/pirack/id_ed25519.pub
     labels:
       cluster: cluster1
 

@@ -53,11 +53,12 @@ RACK = {
     "sim_rack_workers": 1,
     "sim_rack_master_memory_mb": 2048,
     "sim_rack_inventory": str(INVENTORY),
+    "sim_rack_state_dir": str(WORK / "state"),
 }
 SITE_VARS = {"pirack_benchmark": False}
 WEBUI = {1: "http://10.99.7.10:8000", 2: "http://10.99.7.20:8000"}
 MOVER = "life-c2-worker1"
-KEY = str(ROOT / ".rack" / "id_ed25519")
+KEY = str(WORK / "state" / "id_ed25519")
 run = partial(run_in, logs=WORK)
 
 
