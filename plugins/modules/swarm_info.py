@@ -16,8 +16,8 @@ description:
   - On a manager, also the swarm's nodes (O(nodes)) and its join tokens
     (O(join_tokens)).
   - The join tokens let anyone who holds one into the swarm. They are returned
-    only when asked for, and only to a task that runs with C(no_log: true):
-    without it the module refuses, so a token can never reach the output, even
+    only when asked for, and only to a task that runs with C(no_log=true).
+    Without it the module refuses, so a token can never reach the output, even
     at C(-vvv).
 author:
   - pirack.cluster contributors (@pirack)
@@ -41,7 +41,7 @@ options:
   join_tokens:
     description:
       - Also return the worker and manager join tokens (on a manager only).
-      - The task must run with C(no_log: true).
+      - The task must run with C(no_log=true).
     type: bool
     default: false
 """

@@ -17,7 +17,7 @@ description:
     an engine in another swarm is not moved (make it leave first). Which
     swarm is the right one is the caller's decision; the
     C(pirack.cluster.swarm) role makes it from the inventory.
-  - The join token is never shown: it is a C(no_log) option and goes to the
+  - The join token is never shown. It is a C(no_log) option and goes to the
     engine only in the body of the API request.
   - Node settings (labels, role, availability) are the business of
     M(pirack.cluster.swarm_node), on a manager; M(pirack.cluster.swarm_info)

@@ -11,9 +11,9 @@ short_description: Set a Docker Swarm node's labels, role and availability, or r
 version_added: 0.2.0
 description:
   - Runs on a manager of the swarm (delegate the task to it) and changes one
-    node's spec there, through the Docker SDK for Python: its labels, its role
-    (promote or demote) and its availability (V(drain) moves its tasks to the
-    other nodes).
+    node's spec there, through the Docker SDK for Python. It sets the node's
+    labels, its role (promote or demote) and its availability (V(drain) moves
+    its tasks to the other nodes).
   - The node is updated only when its spec differs from what is asked, in one
     request carrying the spec version read, so a concurrent change is refused
     by the engine instead of overwritten.
