@@ -198,10 +198,11 @@ HEADER_VALUES = st.one_of(
                      b"", b"0x10", b"1e3"]),
     st.binary(max_size=32),
 )
-CHUNKS = st.lists(st.tuples(st.one_of(st.integers(-1, 1 << 24).map(lambda n: b"%x" % n
-                                                                     if n >= 0 else b"-1"),
-                                      st.binary(max_size=12)),
-                            st.binary(max_size=64)), max_size=4)
+CHUNK_SIZES = st.one_of(
+    st.integers(-1, 1 << 24).map(lambda n: b"%x" % n if n >= 0 else b"-1"),
+    st.binary(max_size=12),
+)
+CHUNKS = st.lists(st.tuples(CHUNK_SIZES, st.binary(max_size=64)), max_size=4)
 
 
 @st.composite
