@@ -35,7 +35,10 @@ from .metrics import Registry
 
 log = logging.getLogger("coinminer")
 
-MAX_BODY = 1 << 20  # 1 MiB: far above the 32 bytes the worker sends.
+# Per-request limits. With MAX_CONNECTIONS (128) requests at once they bound a
+# service's buffers to about 128 x (32 + 64 + 64) KiB = 20 MiB, inside the
+# 64 MiB the app spec gives each service, whatever clients send.
+MAX_BODY = 64 << 10  # far above the 32 bytes the worker sends
 MAX_HEAD = 32 << 10  # request line + headers; the worker sends about 100 bytes
 MAX_LINE = 1024  # a chunk-size or trailer line
 MAX_TRAILERS = 32

@@ -324,3 +324,25 @@ def test_random_requests_keep_the_process_small_and_quiet(hasher_process, reques
     assert b" 500 " not in reply
     assert rss_mib(proc.pid) < 64  # the image's memory limit in apps/coinminer.yml
     assert "Traceback" not in log.read_text()
+
+
+def test_many_clients_with_big_bodies_stay_inside_the_memory_bound(hasher_process) -> None:
+    """128 connections each holding a nearly complete maximum body: what the
+    service buffers stays well inside its 64 MiB limit."""
+    proc, port, _log = hasher_process
+    start = rss_mib(proc.pid)
+    socks = []
+    try:
+        for _ in range(120):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % MAX_BODY
+                         + b"b" * (MAX_BODY - 1))
+            socks.append(sock)
+        time.sleep(0.5)
+        grown = rss_mib(proc.pid) - start
+    finally:
+        for sock in socks:
+            sock.close()
+    assert grown < 32, f"RSS grew {grown:.1f} MiB"
+    time.sleep(0.3)
+    assert healthz_ok(port)
