@@ -87,7 +87,7 @@ def check_body_bytes(option: str, value: Any) -> int:
 
 def check_target(name: Any, spec: Any) -> Dict[str, Any]:
     """One latency prober's {url, method, body_bytes}, normalised."""
-    option = f"targets.{name}"
+    option = "targets." + "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(name))
     if not isinstance(spec, Mapping):
         raise ProbeError(f"{option}: expected a dict with a url, got {spec!r}")
     unknown = sorted(str(k) for k in spec if k not in TARGET_KEYS)

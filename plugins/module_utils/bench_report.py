@@ -315,6 +315,26 @@ def overhead_verdict(rows: Sequence[Dict[str, Any]], hosts: Mapping[str, Any],
     return text
 
 
+def summarise_density(density: Dict[str, Any], hosts: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """Per ramped board: its model, the peak count and why it stopped, the
+    memory each container cost on average (peak minus the board before any,
+    over the count) and the start latency's median and p95 in ms. Takes a
+    density.json bench_results checked."""
+    rows = []
+    for host, row in sorted(density["hosts"].items()):
+        steps = row["steps"]
+        used = [s for s in steps if s["mem_used_mb"] is not None]
+        per_container = None
+        if len(used) > 1 and used[-1]["containers"] > used[0]["containers"]:
+            per_container = ((used[-1]["mem_used_mb"] - used[0]["mem_used_mb"])
+                             / (used[-1]["containers"] - used[0]["containers"]))
+        starts = latency_summary([s["start_s"] for s in steps if s["start_s"] is not None])
+        rows.append(dict(row, host=host, model=hosts.get(host, {}).get("model"),
+                         mb_per_container=per_container, start_p50_ms=starts["p50_ms"],
+                         start_p95_ms=starts["p95_ms"]))
+    return rows
+
+
 def summarise(data: Dict[str, Any]) -> Dict[str, Any]:
     """Everything the report shows, as data (the module returns it too).
     Takes what bench_results.load returns (checked and normalised)."""
@@ -329,8 +349,7 @@ def summarise(data: Dict[str, Any]) -> Dict[str, Any]:
         summary["overhead_settings"] = data["overhead"]["settings"]
         summary["overhead_verdict"] = overhead_verdict(rows, hosts, data["overhead"]["settings"])
     if "density" in data:
-        summary["density"] = [dict(host=h, **v) for h, v in
-                              sorted(data["density"]["hosts"].items())]
+        summary["density"] = summarise_density(data["density"], hosts)
     summary["headline"] = headline(summary)
     return summary
 
@@ -366,7 +385,10 @@ def headline(summary: Dict[str, Any]) -> List[str]:
                      f"{len({r['host'] for r in rows})} hosts × {'/'.join(map(str, pairs))} pairs; "
                      f"{noisy} of {len(rows)} spreads over {SPREAD_LIMIT:.0%}")
     for row in summary.get("density", []):
-        lines.append(f"density {row['host']}: {row.get('containers')} containers "
+        model = f" ({row['model']})" if row.get("model") else ""
+        cost = (f", {row['mb_per_container']:.1f} MiB each" if row["mb_per_container"] is not None
+                else "")
+        lines.append(f"density {row['host']}{model}: {row.get('containers')} containers{cost} "
                      f"(stopped by {row.get('stopped_by') or '?'})")
     return lines
 
@@ -430,8 +452,15 @@ def blocks(summary: Dict[str, Any], images: Mapping[str, bytes]) -> List[Block]:
             out.append(("img", "overhead"))
     if "density" in summary:
         out.append(("h2", "Container density"))
-        header = ["host", "containers", "stopped by", "memory available at end MiB"]
-        table = [[r["host"], str(r.get("containers")), str(r.get("stopped_by")),
+        out.append(("p", "Minimal containers started one after another on one board (busybox "
+                         "httpd, host network, page on a tmpfs, read-only root) until the memory "
+                         "floor or the first failure, then all removed. Memory used: MemTotal − "
+                         "MemAvailable; start: create to first page served."))
+        header = ["host", "model", "containers", "stopped by", "MiB per container",
+                  "start p50/p95 ms", "available at peak MiB"]
+        table = [[r["host"], str(r.get("model") or ""), str(r.get("containers")),
+                  str(r.get("stopped_by")), _fmt(r["mb_per_container"], 2),
+                  f"{_fmt(r['start_p50_ms'], 0)}/{_fmt(r['start_p95_ms'], 0)}",
                   _fmt(r.get("mem_available_mb"), 0)] for r in summary["density"]]
         out.append(("table", (header, table)))
         if "density" in images:
@@ -701,9 +730,9 @@ def _draw(summary: Dict[str, Any], plt: Any) -> Dict[str, bytes]:
     if curves:
         fig, (mem, start) = plt.subplots(1, 2, figsize=(12, 4.5))
         for row in curves:
-            xs = [step["containers"] for step in row["steps"]]
-            mem.plot(xs, [step["mem_used_mb"] for step in row["steps"]], marker=".",
-                     label=row["host"])
+            used = [(step["containers"], step["mem_used_mb"]) for step in row["steps"]
+                    if step["mem_used_mb"] is not None]
+            mem.plot([u[0] for u in used], [u[1] for u in used], marker=".", label=row["host"])
             timed = [(step["containers"], step["start_s"] * 1000) for step in row["steps"]
                      if step["start_s"] is not None]
             if timed:

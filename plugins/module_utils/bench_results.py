@@ -35,7 +35,13 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def printable(text: str) -> str:
+    """Names from the files (host names, keys) on one line, whatever they hold."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _fail(where: str, expected: str, value: Any) -> ReportError:
+    where = printable(where)
     shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
@@ -226,7 +232,8 @@ def check_density(density: Any) -> Dict[str, Any]:
             here = f"{where}.steps[{i}]"
             step = _dict(here, step)
             steps.append({"containers": _count(f"{here}.containers", step.get("containers")),
-                          "mem_used_mb": _number(f"{here}.mem_used_mb", step.get("mem_used_mb"), 0.0),
+                          "mem_used_mb": _optional(f"{here}.mem_used_mb", step.get("mem_used_mb"),
+                                                   lambda w, v: _number(w, v, 0.0)),
                           "start_s": _optional(f"{here}.start_s", step.get("start_s"),
                                                lambda w, v: _number(w, v, 0.0))})
         row["steps"] = steps
@@ -256,7 +263,7 @@ def check_expect(expect: Any) -> List[Dict[str, Any]]:
         entry = _dict(where, entry)
         unknown = sorted(str(k) for k in entry if k not in EXPECT_KEYS)
         if unknown:
-            raise ReportError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+            raise ReportError(f"{where}: unknown key(s) {printable(', '.join(unknown))}; "
                               f"expected {', '.join(EXPECT_KEYS)}")
         if ("per_worker" in entry) == ("rate" in entry):
             raise ReportError(f"{where}: expected exactly one of per_worker or rate")

@@ -200,6 +200,23 @@ def test_comparison_of_two_folders_in_one_table(run_dir: Path, tmp_path: Path) -
     assert f"## Comparison: A = {run_dir.name}, B = after" in files["report.md"].decode()
 
 
+def test_density_curve_table_and_plot(tmp_path: Path) -> None:
+    steps = [{"containers": n, "mem_used_mb": 300 + 4.5 * n, "start_s": None if n == 0 else 0.25 + n / 1000}
+             for n in range(0, 121)]
+    folder = write_folder(tmp_path / "run", run={"hosts": {"pi3-1": {"model": "Raspberry Pi 3 Model B Plus"}}},
+                          density={"hosts": {"pi3-1": {"containers": 120, "steps": steps,
+                                                       "stopped_by": "memory floor (98 MiB available)",
+                                                       "mem_available_mb": 98.0}}})
+    pytest.importorskip("matplotlib", reason="matplotlib draws the plots (requirements.txt)")
+    summary, files = bench_report.write_report(str(folder))
+    (row,) = summary["density"]
+    assert row["mb_per_container"] == pytest.approx(4.5) and row["start_p50_ms"] == pytest.approx(310.5)
+    markdown = files["report.md"].decode()
+    assert "| pi3-1 | Raspberry Pi 3 Model B Plus | 120 | memory floor (98 MiB available) | 4.50 |" in markdown
+    assert files["density.png"].startswith(b"\x89PNG") and "![density](density.png)" in markdown
+    assert "density pi3-1 (Raspberry Pi 3 Model B Plus): 120 containers, 4.5 MiB each" in summary["headline"][0]
+
+
 # --- expected figures --------------------------------------------------------
 
 def test_a_slower_coin_miner_is_named_with_its_number(run_dir: Path) -> None:

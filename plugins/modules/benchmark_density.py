@@ -1,0 +1,160 @@
+#!/usr/bin/python
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Measure how many minimal containers one board holds, then remove them."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: benchmark_density
+short_description: Start minimal containers on a board until memory runs low, record the curve, clean up
+version_added: 0.2.0
+description:
+  - Starts one tiny static HTTP server after another on the host's engine:
+    busybox C(httpd) on the host network (no network namespace to set up), its
+    page written into a tmpfs, a read-only root. Each must serve its page before
+    the next starts.
+  - After each one the module records how many run, the memory used
+    (C(MemTotal - MemAvailable) of C(/proc/meminfo)) and the start latency
+    (create to first page served). It stops at the first of O(memory_floor_mb)
+    of memory left, a start that fails, O(max_containers) or O(max_seconds),
+    then removes every container it started (and any an interrupted run left,
+    found by their label).
+  - Runs on the board it measures; the benchmark role builds the image from
+    the board's own busybox (C(docker import), no registry).
+author:
+  - pirack.cluster contributors (@pirack)
+extends_documentation_fragment:
+  - pirack.cluster.docker
+attributes:
+  check_mode:
+    description: Not supported; measuring means starting containers.
+    support: none
+  diff_mode:
+    description: Nothing is left changed, so there is no diff.
+    support: none
+  idempotent:
+    description: Leaves the engine as it found it; reports no change.
+    support: full
+options:
+  image:
+    description: Image holding C(/bin/busybox) with its C(sh) and C(httpd) applets.
+    type: str
+    required: true
+  memory_floor_mb:
+    description: Stop when the board has this much memory available or less.
+    type: int
+    default: 100
+  max_containers:
+    description: Stop after this many (0 = no limit but memory, failure and time).
+    type: int
+    default: 0
+  max_seconds:
+    description: Stop starting new containers after this many seconds.
+    type: float
+    default: 900
+  port_base:
+    description: First host port the servers listen on; each takes the next free one.
+    type: int
+    default: 20000
+  ready_timeout:
+    description: Seconds a server has to serve its page before the start counts as failed.
+    type: float
+    default: 10
+  tmpfs_size:
+    description: Size of each server's tmpfs (for example V(64k)).
+    type: str
+    default: 64k
+"""
+
+EXAMPLES = r"""
+- name: Containers a board holds, leaving 100 MB free
+  pirack.cluster.benchmark_density:
+    image: pirack/busybox:local
+    memory_floor_mb: 100
+  register: density
+"""
+
+RETURN = r"""
+containers:
+  description: How many servers ran at the peak.
+  returned: success
+  type: int
+stopped_by:
+  description: Why the ramp stopped (memory floor, a failure and its reason, max_containers, time limit).
+  returned: success
+  type: str
+steps:
+  description: After each start, C(containers), C(mem_used_mb) and C(start_s); the first step is the board before any.
+  returned: success
+  type: list
+  elements: dict
+mem_total_mb:
+  description: Memory of the board in MiB.
+  returned: success
+  type: float
+mem_available_mb:
+  description: Memory available at the peak, in MiB.
+  returned: success
+  type: float
+removed:
+  description: Containers removed at the end.
+  returned: success
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.bench_density import (  # noqa: E402
+    DensityError,
+    check_params,
+    ramp,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
+    ENGINE_ERRORS,
+    client_from_module,
+    docker_argument_spec,
+    one_line,
+)
+
+
+def read_meminfo() -> str:
+    """The board's /proc/meminfo (lxcfs answers for a simulated board)."""
+    with open("/proc/meminfo", encoding="ascii", errors="replace") as handle:
+        return handle.read()
+
+
+def main() -> None:
+    """Entry point: check the options, connect, ramp, report."""
+    module = AnsibleModule(
+        argument_spec=docker_argument_spec(
+            image={"type": "str", "required": True},
+            memory_floor_mb={"type": "int", "default": 100},
+            max_containers={"type": "int", "default": 0},
+            max_seconds={"type": "float", "default": 900.0},
+            port_base={"type": "int", "default": 20000},
+            ready_timeout={"type": "float", "default": 10.0},
+            tmpfs_size={"type": "str", "default": "64k"},
+        ),
+        supports_check_mode=False,
+    )
+    try:
+        settings = check_params(module.params)
+    except DensityError as exc:
+        module.fail_json(msg=str(exc))
+    client = client_from_module(module)
+    try:
+        client.images.get(settings["image"])
+    except ENGINE_ERRORS as exc:
+        client.close()
+        module.fail_json(msg=f"image: {settings['image']} is not on this engine: {one_line(exc)}")
+    try:
+        result = ramp(client, settings, read_meminfo, ENGINE_ERRORS)
+    except ENGINE_ERRORS as exc:
+        module.fail_json(msg=f"the engine failed during the density ramp: {one_line(exc)}")
+    finally:
+        client.close()
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""benchmark_density against the machine's real engine: a short ramp of
+busybox servers (the image packed from this machine's busybox the way the
+benchmark role packs a board's), its curve, and that nothing is left behind.
+
+Skips with one line when busybox is not installed (`apt-get install busybox`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+docker = pytest.importorskip("docker", reason="the Docker SDK for Python is not installed")
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKER = ROOT / "roles" / "benchmark" / "files" / "sysbench-rootfs.sh"
+BUSYBOX = "/bin/busybox"
+LABEL = {"label": "pirack.benchmark=density"}
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+
+@pytest.fixture(name="client")
+def fixture_client() -> Iterator[object]:
+    client = docker.from_env(version="auto", timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture(name="image")
+def fixture_image(client, tmp_path: Path) -> Iterator[str]:
+    """An image holding this machine's busybox and its libraries; removed after."""
+    if not os.path.exists(BUSYBOX):
+        pytest.skip(f"{BUSYBOX} missing (apt-get install busybox)")
+    tarball = tmp_path / "busybox.tar"
+    subprocess.run(["sh", str(PACKER), BUSYBOX, str(tarball)], check=True)
+    reference = f"pirack-it/density-busybox:{uuid.uuid4().hex[:8]}"
+    with open(tarball, "rb") as data:
+        client.api.import_image_from_data(data.read(), repository=reference.split(":")[0],
+                                          tag=reference.split(":")[1])
+    yield reference
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        client.api.remove_image(reference, force=True)
+
+
+def test_a_short_ramp_records_the_curve_and_leaves_nothing(module_runner, client, image: str) -> None:
+    result = module_runner("benchmark_density", {"image": image, "max_containers": 4,
+                                                 "port_base": 41000})
+    assert not result.get("failed"), result
+    assert result["containers"] == 4 and result["stopped_by"] == "max_containers (4)"
+    steps = result["steps"]
+    assert [s["containers"] for s in steps] == [0, 1, 2, 3, 4]
+    assert all(0 < s["start_s"] < 10 for s in steps[1:])
+    assert all(s["mem_used_mb"] > 0 for s in steps)
+    assert result["removed"] == 4 and not result["changed"]
+    assert client.containers.list(all=True, filters=LABEL) == []
+
+
+def test_the_memory_floor_stops_before_the_first(module_runner, client, image: str) -> None:
+    result = module_runner("benchmark_density", {"image": image, "memory_floor_mb": 1 << 20})
+    assert result["containers"] == 0 and result["stopped_by"].startswith("memory floor")
+    assert client.containers.list(all=True, filters=LABEL) == []
+
+
+def test_a_missing_image_is_named(module_runner) -> None:
+    result = module_runner("benchmark_density", {"image": "pirack-it/no-such-image:x"})
+    assert result["failed"] and result["msg"].startswith("image: pirack-it/no-such-image:x is not")
