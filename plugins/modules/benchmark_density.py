@@ -10,7 +10,7 @@ module: benchmark_density
 short_description: Start minimal containers on a board until memory runs low, record the curve, clean up
 version_added: 0.2.0
 description:
-  - Starts one tiny static HTTP server after another on the host's engine:
+  - Starts one tiny static HTTP server after another on the host's engine,
     busybox C(httpd) on the host network (no network namespace to set up), its
     page written into a tmpfs, a read-only root. Each must serve its page before
     the next starts.
