@@ -107,8 +107,8 @@ GOOD_VALUES = {
     "labels": [{}, {"cluster": "cluster1", "role": 3}],
 }
 WILD = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(), st.text(max_size=80),
-                 st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=5), st.text(max_size=5),
-                                                                     max_size=2))
+                 st.lists(st.integers(), max_size=2),
+                 st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2))
 # A plausible node with up to three options replaced by anything at all.
 PARAM_SETS = st.builds(
     lambda good, wild: {**good, **wild},
@@ -151,10 +151,11 @@ def test_options_that_pass_the_checks_make_a_node_docker_accepts(params, host_cp
 
 
 def test_taken_ports_and_addresses_are_named():
-    listing = [{"Id": "old", "Names": ["/pi-c1-master"], "Ports": [{"IP": "127.0.0.1", "PublicPort": 2210,
-                                                                    "PrivatePort": 22, "Type": "tcp"}]},
-               {"Id": "web", "Names": ["/web"], "Ports": [{"IP": "0.0.0.0", "PublicPort": 8080, "Type": "tcp"},
-                                                        {"IP": "127.0.0.1", "PublicPort": 53, "Type": "udp"}]}]
+    ssh = {"IP": "127.0.0.1", "PublicPort": 2210, "PrivatePort": 22, "Type": "tcp"}
+    web = {"IP": "0.0.0.0", "PublicPort": 8080, "Type": "tcp"}
+    dns = {"IP": "127.0.0.1", "PublicPort": 53, "Type": "udp"}
+    listing = [{"Id": "old", "Names": ["/pi-c1-master"], "Ports": [ssh]},
+               {"Id": "web", "Names": ["/web"], "Ports": [web, dns]}]
     assert port_holder(listing, "127.0.0.1", 2210, exclude="old") is None
     assert port_holder(listing, "127.0.0.1", 2210) == "pi-c1-master"
     assert port_holder(listing, "127.0.0.1", 8080) == "web"
