@@ -483,8 +483,8 @@ def apply_overrides(spec: Any, overrides: Optional[dict]) -> Any:
     merged = copy.deepcopy(spec)
     for name, change in overrides.items():
         if name not in services:
-            check.errors.append(f"{_at('overrides', name)}: no such service; expected one of: "
-                                f"{', '.join(sorted(show(s) if not isinstance(s, str) else s for s in services))}")
+            known = sorted(s if isinstance(s, str) and _DNS_LABEL.fullmatch(s) else show(s) for s in services)
+            check.errors.append(f"{_at('overrides', name)}: no such service; expected one of: {', '.join(known)}")
         elif not isinstance(change, dict):
             check.fail(_at("overrides", name), "a mapping of service fields", change)
         else:

@@ -25,13 +25,16 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
     format_size,
     parse_size,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import DockerException, one_line
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (
+    ENGINE_ERRORS,
+    DockerException,
+    one_line,
+)
 
 try:
     from docker.errors import APIError, NotFound
-    from requests.exceptions import RequestException
 except ImportError:  # pragma: no cover - client_from_module reports the missing SDK first
-    APIError = NotFound = RequestException = DockerException  # type: ignore[misc,assignment]
+    APIError = NotFound = DockerException  # type: ignore[misc,assignment]
 
 LABEL_APP = "pirack.app"
 LABEL_SERVICE = "pirack.service"
@@ -250,7 +253,7 @@ def failure(app: str, name: str, status: dict[str, Any], why: str) -> str:
 class SwarmDriver(Driver):
     """Applies a normalized app to the swarm a ``docker.DockerClient`` manages."""
 
-    errors = (DockerException, RequestException)
+    errors = ENGINE_ERRORS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -48,6 +48,10 @@ def problems(objects: list[dict[str, Any]]) -> list[str]:
     return found
 
 
+# The value of the one secret the shipped spec names (the role generates it).
+COINMINER_SECRETS = {"redis-password": "s3cret"}
+
+
 def coinminer_spec() -> dict[str, Any]:
     with open(ROOT / "apps" / "coinminer.yml", encoding="utf-8") as handle:
         return yaml.safe_load(handle)
@@ -80,7 +84,8 @@ def test_the_pinned_release_has_schemas() -> None:
 
 def test_the_schemas_do_refuse_a_bad_object() -> None:
     """The check can fail: a string count and a misspelled field are refused."""
-    deployment = app_k8s.render_workload("coinminer", NS, "worker", normalize(coinminer_spec())["services"]["worker"])
+    worker = normalize(coinminer_spec(), secrets=COINMINER_SECRETS)["services"]["worker"]
+    deployment = app_k8s.render_workload("coinminer", NS, "worker", worker)
     bad = copy.deepcopy(deployment)
     bad["spec"]["replicas"] = "1"
     bad["spec"]["template"]["spec"]["containers"][0]["imagePullPolice"] = "Always"
@@ -92,7 +97,8 @@ def test_the_schemas_do_refuse_a_bad_object() -> None:
                                        {"redis": {"allow_from": ["worker", "webui"]}, "rng": {"allow_from": []}}],
                          ids=["as-shipped", "scaled", "one-rng", "network-policies"])
 def test_the_coinminer_renders_to_objects_the_api_accepts(overrides: dict) -> None:
-    model = normalize(coinminer_spec(), overrides, image_tag="v2", registry="10.99.0.10:5000")
+    model = normalize(coinminer_spec(), overrides, image_tag="v2", registry="10.99.0.10:5000",
+                      secrets=COINMINER_SECRETS)
     assert problems(app_k8s.render(model, NS)) == []
 
 
@@ -114,11 +120,11 @@ def test_every_body_the_driver_sends_is_accepted(tmp_path: Path) -> None:
         driver.apply(normalize(coinminer_spec(), {"redis": {"secrets": ["redis-password"]}},
                                secrets=driver.secrets), "present", wait=False, timeout=5)
         driver.apply(normalize(coinminer_spec(), {"redis": {"allow_from": ["worker"], "volumes": [
-            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2"), "present", wait=False,
-            timeout=5)
+            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2", secrets=driver.secrets),
+            "present", wait=False, timeout=5)
         driver.apply(normalize(coinminer_spec(), {"redis": {"allow_from": ["worker", "webui"], "volumes": [
-            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2"), "present", wait=False,
-            timeout=5)
+            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2", secrets=driver.secrets),
+            "present", wait=False, timeout=5)
         sent = [body for method, _, body in api.requests if method in ("POST", "PUT")]
     assert {b["kind"] for b in sent} == {"PersistentVolumeClaim", "Deployment", "DaemonSet", "Service",
                                          "NetworkPolicy", "Secret"}

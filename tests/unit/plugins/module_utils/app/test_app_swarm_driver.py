@@ -207,3 +207,19 @@ def test_a_secret_is_a_docker_secret_file_and_a_new_value_a_new_secret() -> None
 
     swarm.apply(with_password("n3w"), "absent", wait=False, timeout=5)
     assert swarm.api.secret_objects == {}
+
+
+@pytest.mark.parametrize("call", ["info", "services", "inspect_network", "create_network", "create_service"])
+def test_a_timeout_or_reset_anywhere_is_one_line(call: str) -> None:
+    """requests' own errors are not DockerExceptions; they are wrapped too."""
+    from requests.exceptions import ReadTimeout
+
+    swarm = driver()
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise ReadTimeout("UnixHTTPConnectionPool(host='localhost', port=None): Read timed out.\n(read timeout=60)")
+
+    setattr(swarm.api, call, broken)
+    with pytest.raises(AppError) as info:
+        swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
+    assert str(info.value).startswith("Docker engine: UnixHTTPConnectionPool") and "\n" not in str(info.value)
