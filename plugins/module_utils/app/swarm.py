@@ -70,6 +70,19 @@ def secret_name(app: str, secret: str, digest: str) -> str:
     return f"{app}_{secret}"[:51] + f"_{digest}"
 
 
+def update_order(service: dict[str, Any]) -> str:
+    """How a rolling update replaces a task: start the new one first wherever it can.
+
+    start-first keeps a single-replica service running when its new task
+    cannot start (the registry is down and the image not on the node): the
+    update pauses and the old task goes on. A task that publishes a host-mode
+    port or holds a local volume must stop first: the port is bound, and two
+    stores on one volume would corrupt it.
+    """
+    stateful = service["volumes"] or any(p["published"] is not None for p in service["ports"])
+    return "stop-first" if stateful else "start-first"
+
+
 def render_service(app: str, name: str, service: dict[str, Any]) -> dict[str, Any]:
     """The Engine API ServiceSpec for one normalized service."""
     container: dict[str, Any] = {
@@ -114,8 +127,7 @@ def render_service(app: str, name: str, service: dict[str, Any]) -> dict[str, An
             "Networks": [{"Target": network_name(app), "Aliases": [name]}],
         },
         "Mode": mode,
-        # stop-first: a host-mode port is held by the old task until it stops.
-        "UpdateConfig": {"Parallelism": 1, "Order": "stop-first", "FailureAction": "pause"},
+        "UpdateConfig": {"Parallelism": 1, "Order": update_order(service), "FailureAction": "pause"},
         "EndpointSpec": {
             "Mode": "dnsrr",
             "Ports": [{"Protocol": p["protocol"], "TargetPort": p["port"],
@@ -268,7 +280,14 @@ class SwarmDriver(Driver):
         return {s["Spec"]["Labels"].get(LABEL_SERVICE, s["Spec"]["Name"]): s for s in found}
 
     def view(self, app: str, live: dict[str, Any]) -> dict[str, Any]:
-        return read_service(app, live["Spec"])
+        """The live service as the planner compares it; an update the engine
+        stopped (paused, rolled back) shows as ``update``, so the next run
+        sends the spec again and the rollout resumes."""
+        view = read_service(app, live["Spec"])
+        state = (live.get("UpdateStatus") or {}).get("State")
+        if state in FAILED_UPDATE_STATES:
+            view["update"] = state
+        return view
 
     def desired(self, service: dict[str, Any]) -> dict[str, Any]:
         return desired_view(service)

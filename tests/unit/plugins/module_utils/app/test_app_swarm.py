@@ -64,6 +64,7 @@ def test_replicated_service_renders_field_by_field() -> None:
     assert template["Placement"] == {"Constraints": ["node.labels.pirack.role==master"]}
     assert template["Networks"] == [{"Target": "apptest_default", "Aliases": ["web"]}]
     assert spec["Mode"] == {"Replicated": {"Replicas": 1}}
+    # A published host-mode port (and a volume): the old task must stop first.
     assert spec["UpdateConfig"] == {"Parallelism": 1, "Order": "stop-first", "FailureAction": "pause"}
     assert spec["EndpointSpec"] == {"Mode": "dnsrr", "Ports": [
         {"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 8000, "PublishMode": "host"}]}
@@ -189,3 +190,9 @@ def test_desired_view_drops_only_what_the_engine_cannot_report() -> None:
     assert view["ports"] == [{"port": 81, "published": 8081, "protocol": "tcp"}]
     assert view["volumes"] == [{"name": "d", "path": "/d", "size": None}]
     assert web["volumes"][0]["size"] == "1Gi", "the model itself is untouched"
+
+
+def test_a_stateless_service_starts_its_new_task_first() -> None:
+    """A failed pull then leaves the old task running instead of none."""
+    spec = app_swarm.render_service("apptest", "echo", model()["services"]["echo"])
+    assert spec["UpdateConfig"]["Order"] == "start-first"

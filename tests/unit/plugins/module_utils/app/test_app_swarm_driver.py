@@ -223,3 +223,21 @@ def test_a_timeout_or_reset_anywhere_is_one_line(call: str) -> None:
     with pytest.raises(AppError) as info:
         swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
     assert str(info.value).startswith("Docker engine: UnixHTTPConnectionPool") and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("state", ["paused", "rollback_completed"])
+def test_an_update_the_engine_stopped_is_sent_again(state: str) -> None:
+    """The registry was down mid-update: the engine paused it (or rolled it
+    back). The next run, with the registry back, resumes the rollout rather
+    than finding the spec already in place and doing nothing."""
+    app = driver()
+    model = normalize(SPEC)
+    app.apply(model, "present", wait=False, timeout=0)
+    app.client.api.services_by_name["demo_web"]["UpdateStatus"] = {"State": state, "Message": "update paused"}
+    app.client.api.calls.clear()
+    result = app.apply(model, "present", wait=False, timeout=0)
+    assert [(a["service"], a["action"]) for a in result["actions"]] == [("web", "update")]
+    assert result["actions"][0]["before"]["update"] == state
+    assert app.client.api.calls == [("update_service", "demo_web")]
+    del app.client.api.services_by_name["demo_web"]["UpdateStatus"]
+    assert app.apply(model, "present", wait=False, timeout=0) == {"actions": [], "changed": False}
