@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -234,6 +235,40 @@ def test_truncated_aof(rack):
           f"({lost} lost, {allowed} allowed)")
     assert lost <= allowed
     assert hash_rate(WEBUI, 5) > 0, "mining did not resume"
+
+
+def test_registry_down_during_a_rolling_update(rack):
+    """d. The registry goes away between the push of a new version and its
+    rollout: the app keeps mining (stateless services start their new task
+    first, so a failed pull leaves the old one running), the run fails
+    saying why, and the next run with the registry back completes it."""
+    manager = board(MASTER)
+    source = WORK / "src-v2"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(ROOT / "coinminer", source, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    (source / "common" / "VERSION").write_text("fault test v2\n")
+    v2 = dict(SITE_VARS, coinminer_tag="v2", coinminer_source_dir=str(source), coinminer_wait_timeout=90)
+    run("ansible-playbook", "playbooks/coinminer.yml", "-i", RACK["inventory"], "--tags", "build", extra=v2)
+    on_board(MASTER, "systemctl", "stop", "docker-registry")
+    try:
+        with watching_counter():
+            out, took, code = run("ansible-playbook", "playbooks/coinminer.yml", "-i", RACK["inventory"],
+                                  "--tags", "deploy", extra=v2, check=False)
+            rate = hash_rate(WEBUI, 5)
+        assert code != 0, "the rollout reported success with the registry down"
+        reason = next((line.strip() for line in out.splitlines()
+                       if "the update stopped" in line or "not ready after" in line), "")
+        assert reason, f"no clear reason in the failed run:\n{out[-3000:]}"
+        assert rate > 0, "the app stopped mining while the update could not pull"
+    finally:
+        on_board(MASTER, "systemctl", "start", "docker-registry")
+    _, resumed, _ = run("ansible-playbook", "playbooks/coinminer.yml", "-i", RACK["inventory"], extra=v2)
+    images = {service: manager.docker("service", "inspect", f"{APP}_{service}", "--format",
+                                      "{{.Spec.TaskTemplate.ContainerSpec.Image}}").strip()
+              for service in ("rng", "hasher", "worker")}
+    assert all(":v2@" in image for image in images.values()), images
+    print(f"\nfault registry-down: the rollout failed after {took:.1f}s, mining {rate:.1f} hashes/s meanwhile "
+          f"({reason[:160]}); with the registry back the next run completed it in {resumed:.1f}s")
 
 
 def test_worker_power_cut_and_ssh_drop_during_site(rack):
