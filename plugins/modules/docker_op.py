@@ -151,7 +151,10 @@ options:
     description: For O(op=build), C(ARG) values, as C(docker build --build-arg) takes them.
     type: dict
   username:
-    description: Registry user for O(op=pull) and O(op=push), when the registry asks for one.
+    description:
+      - Registry user for O(op=pull) and O(op=push), when the registry asks for one.
+      - When not given, the login C(docker login) stored for the user the module
+        runs as (C(~/.docker/config.json)) is used, as the C(docker) CLI would.
     type: str
   password:
     description: Password of O(username).
