@@ -7,6 +7,8 @@ import os
 
 import pytest
 from ansible_collections.pirack.cluster.plugins.module_utils import swarm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "swarm")
 
@@ -110,3 +112,21 @@ def test_require_manager_names_what_the_engine_is() -> None:
         swarm.require_manager(swarm.shape_membership(recorded("info-worker.json")))
     with pytest.raises(swarm.SwarmError, match="inactive, in no swarm"):
         swarm.require_manager(swarm.shape_membership({}))
+
+
+LABELS = st.dictionaries(st.sampled_from(["pirack.role", "pirack.model", "pirack.x", "disk", "zone"]),
+                         st.text(max_size=5), max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(current=LABELS, wanted=LABELS, prefix=st.sampled_from([None, "", "pirack.", "zone"]),
+       role=st.sampled_from([None, *swarm.ROLES]), availability=st.sampled_from([None, *swarm.AVAILABILITIES]))
+def test_applying_the_desired_spec_twice_changes_nothing_more(current, wanted, prefix, role, availability) -> None:
+    """Idempotence as a property: the spec the module sends is already what
+    a second run wants, so the second run sends nothing."""
+    spec = {"Labels": current, "Role": "worker", "Availability": "active"}
+    once = swarm.desired_spec(spec, role=role, availability=availability, labels=wanted, owned_prefix=prefix)
+    twice = swarm.desired_spec(once, role=role, availability=availability, labels=wanted, owned_prefix=prefix)
+    assert twice == once
+    assert all(once["Labels"][key] == value for key, value in wanted.items())
+    assert swarm.spec_diff(once, twice) == {"before": {}, "after": {}}
