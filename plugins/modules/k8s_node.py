@@ -213,6 +213,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import 
     seconds_problem,
     taint_problems,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 
 DAY = 86400
 
@@ -339,8 +340,8 @@ class NodeManager:
 
 def main() -> None:
     """Entry point."""
-    module = AnsibleModule(
-        argument_spec=k8s_argument_spec(
+    module = build_module(
+        k8s_argument_spec(
             name={"type": "str", "required": True},
             state={"type": "str", "choices": ["present", "drained", "undrained", "absent"], "default": "present"},
             labels={"type": "dict"},

@@ -125,7 +125,6 @@ missing:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (  # noqa: E402
     core_api_from_module,
     k8s_argument_spec,
@@ -136,12 +135,13 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import 
     node_name_problem,
     node_summary,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 
 
 def main() -> None:
     """Entry point: list, filter, summarise."""
-    module = AnsibleModule(
-        argument_spec=k8s_argument_spec(
+    module = build_module(
+        k8s_argument_spec(
             name={"type": "list", "elements": "str", "default": []},
             label_selector={"type": "str"},
         ),

@@ -71,7 +71,6 @@ not_ready:
 
 from typing import Any  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (  # noqa: E402
     core_api_from_module,
     k8s_argument_spec,
@@ -85,6 +84,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import 
     readiness_problems,
     seconds_problem,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for  # noqa: E402
 
 
@@ -101,8 +101,8 @@ def option_problems(params: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     """Entry point: poll until Ready or explain why not."""
-    module = AnsibleModule(
-        argument_spec=k8s_argument_spec(
+    module = build_module(
+        k8s_argument_spec(
             name={"type": "list", "elements": "str", "required": True},
             timeout={"type": "int", "default": 300},
             sleep={"type": "int", "default": 5},

@@ -163,17 +163,17 @@ def json_answer(raw: Any, content_type: Optional[str] = None) -> dict[str, Any]:
     """The JSON object an API answer holds; ``ValueError`` with a one-line
     reason when it holds something else (a proxy's HTML page, a truncated
     body, a bare list), so callers never index into garbage."""
+    content_type = one_line(content_type or "no content type")
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ValueError(f"answered bytes that are not UTF-8 text ({content_type or 'no content type'})") from exc
+            raise ValueError(f"answered bytes that are not UTF-8 text ({content_type})") from exc
     try:
         data = json.loads(raw) if raw else {}
     except (ValueError, TypeError, RecursionError) as exc:
         sample = one_line(str(raw)[:60])
-        raise ValueError(f"answered something that is not JSON ({content_type or 'no content type'}: "
-                         f"{sample!r})") from exc
+        raise ValueError(f"answered something that is not JSON ({content_type}: {sample!r})") from exc
     if not isinstance(data, dict):
         raise ValueError(f"answered JSON that is not an API object (a {type(data).__name__})")
     return data
@@ -245,8 +245,14 @@ def connect(kubeconfig: Optional[str], context: Optional[str]) -> Any:
         raise K8sClientError(missing_required_lib(K8S_REQUIREMENT))
     if kubeconfig:
         _check_kubeconfig_file(kubeconfig)
+    configuration = k8s_client.Configuration()
+    # Retry refused connections (an API server restarting), but not a request
+    # that got no answer in time: urllib3 would send it three more times, so
+    # request_timeout=30 would wait two minutes.
+    configuration.retries = urllib3.util.Retry(total=3, connect=3, read=0, redirect=3, status=0)
     try:
-        api_client = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
+        api_client = k8s_config.new_client_from_config(config_file=kubeconfig, context=context,
+                                                       client_configuration=configuration)
     except KUBECONFIG_ERRORS as exc:
         where = kubeconfig or f"the default kubeconfig ({default_kubeconfig()})"
         raise K8sClientError(f"cannot load kubeconfig {where}: {one_line(exc)}") from exc

@@ -202,7 +202,7 @@ def node_summary(node: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": meta.get("name"),
         "ready": ready.get("status") == "True",
-        "conditions": {str(t): c.get("status") for t, c in sorted(conditions.items(), key=lambda i: str(i[0]))},
+        "conditions": {t: c.get("status") for t, c in sorted(conditions.items())},
         "roles": sorted(k[len(ROLE_LABEL_PREFIX):] for k in labels if k.startswith(ROLE_LABEL_PREFIX)),
         "architecture": info.get("architecture") or labels.get("kubernetes.io/arch"),
         "os_image": info.get("osImage"),
@@ -216,15 +216,17 @@ def node_summary(node: dict[str, Any]) -> dict[str, Any]:
         "cordoned_by": annotations.get(CORDON_MARK),
         "capacity": dict(_mapping(status.get("capacity"), "the node's capacity")),
         "allocatable": dict(_mapping(status.get("allocatable"), "the node's allocatable")),
-        "addresses": {a.get("type"): a.get("address")
-                      for a in _items(status.get("addresses"), "the node's addresses") if isinstance(a, dict)},
+        "addresses": {a["type"]: a.get("address") for a in _items(status.get("addresses"), "the node's addresses")
+                      if isinstance(a, dict) and isinstance(a.get("type"), str)},
     }
 
 
-def _conditions(status: Any) -> dict[Any, dict[str, Any]]:
+def _conditions(status: Any) -> dict[str, dict[str, Any]]:
     """A node's conditions by type; what is not a condition is left out."""
     found = status.get("conditions") if isinstance(status, dict) else None
-    return {c.get("type"): c for c in found if isinstance(c, dict)} if isinstance(found, list) else {}
+    if not isinstance(found, list):
+        return {}
+    return {c["type"]: c for c in found if isinstance(c, dict) and isinstance(c.get("type"), str)}
 
 
 def node_name(node: Any) -> Optional[str]:

@@ -142,6 +142,8 @@ def test_a_budget_is_asked_about_once_a_second_at_most(api: FakeApi, args: dict,
     ({"request_timeout": -5}, "request_timeout must be a whole number of seconds from 1 to 3600, got -5"),
     ({"grace_period": -1}, "grace_period must be a whole number of seconds from 0 to 86400, got -1"),
     ({"drain_timeout": 10 ** 400}, "drain_timeout must be a whole number of seconds from 0 to 86400"),
+    ({"drain_timeout": "1e400"}, "drain_timeout must be a whole number of seconds from 0 to 86400"),
+    ({"request_timeout": "inf"}, "request_timeout: must be a finite int, got inf"),
     ({"state": "undrained", "schedulable": True}, "schedulable cannot be combined with state=undrained"),
     ({"state": "drained", "schedulable": True}, "schedulable=true contradicts state=drained"),
 ])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from ansible_collections.pirack.cluster.plugins.modules import k8s_nodes_ready
 from fake_api import FakeApi, run_module
 
@@ -54,3 +55,44 @@ def test_bad_arguments_are_refused(api: FakeApi, tmp_path: Path, capsys) -> None
     assert result["failed"] is True and "sleep" in result["msg"]
     result = run_module(k8s_nodes_ready.main, {"kubeconfig": str(api.kubeconfig(tmp_path))}, capsys)
     assert result["failed"] is True and "name" in result["msg"]
+
+
+def test_an_api_that_stays_down_is_named_when_giving_up(tmp_path: Path, capsys) -> None:
+    with FakeApi() as dead:
+        path = dead.kubeconfig(tmp_path)
+    result = run_module(k8s_nodes_ready.main, {"kubeconfig": str(path), "name": ["c1-worker1", "c1-worker2"],
+                                               "timeout": 1, "sleep": 1}, capsys)
+    assert result["msg"] == (
+        f"gave up waiting for 2 nodes to be Ready after 1s: listing nodes failed: cannot reach the API server "
+        f"{dead.url} (kubeconfig {path}): connection refused (is k3s running there, and is the port right?)")
+
+
+def test_tls_failure_is_not_waited_for(api: FakeApi, tmp_path: Path, capsys) -> None:
+    path = api.kubeconfig(tmp_path)
+    path.write_text(path.read_text().replace("http://", "https://"))
+    result = run_module(k8s_nodes_ready.main, {"kubeconfig": str(path), "name": ["c1-worker1"],
+                                               "timeout": 600}, capsys)
+    assert "TLS handshake failed" in result["msg"]
+
+
+def test_an_api_answering_5xx_is_waited_for(api: FakeApi, tmp_path: Path, capsys) -> None:
+    api.raw["/api/v1/nodes"] = (503, "text/plain", b"starting")
+    threading.Timer(1.2, api.raw.clear).start()
+    result = run_module(k8s_nodes_ready.main, {"kubeconfig": str(api.kubeconfig(tmp_path)),
+                                               "name": ["c1-worker1"], "timeout": 20, "sleep": 1}, capsys)
+    assert "failed" not in result
+    assert [n["name"] for n in result["nodes"]] == ["c1-worker1"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ({"name": []}, "name must list at least one node"),
+    ({"name": ["c1-worker1", "C1 Worker2"]}, "name[] must be a node name"),
+    ({"sleep": 0}, "sleep must be a whole number of seconds from 1 to 3600, got 0"),
+    ({"timeout": -1}, "timeout must be a whole number of seconds from 0 to 86400, got -1"),
+])
+def test_bad_options_fail_before_any_request(api: FakeApi, tmp_path: Path, capsys, extra: dict,
+                                             message: str) -> None:
+    args = {"kubeconfig": str(api.kubeconfig(tmp_path)), "name": ["c1-worker1"], **extra}
+    result = run_module(k8s_nodes_ready.main, args, capsys)
+    assert message in result["msg"]
+    assert api.requests == []
