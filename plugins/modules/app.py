@@ -118,11 +118,9 @@ options:
     default: 300
 requirements:
   - For O(orchestrator=k8s), the C(kubernetes) Python client on the controller.
-seealso:
-  - name: App spec reference
-    description: docs/app-spec.md in the collection.
-    link: https://example.invalid/pirack/cluster/docs/app-spec.md
 notes:
+  - The app spec reference is C(docs/app-spec.md) in the collection (installed, under
+    C(ansible_collections/pirack/cluster/docs/)).
   - Swarm node labels used by placement are C(pirack.role), C(pirack.model) and
     C(pirack.cluster); on k3s, C(node-role.kubernetes.io/control-plane),
     C(pirack.io/pi-model) and C(pirack.io/cluster).
@@ -143,7 +141,7 @@ EXAMPLES = r"""
   pirack.cluster.app:
     spec: "{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}"
     orchestrator: k3s
-    kubeconfig: "{{ playbook_dir }}/.kube/cluster1.yaml"
+    kubeconfig: ~/.kube/pirack-cluster1.yaml  # where the k3s_server role writes cluster1's
     image_tag: "2024-05-01"
 
 - name: See what a single rng would change, without changing it
