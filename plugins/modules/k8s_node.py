@@ -161,7 +161,7 @@ RETURN = r"""
 node:
   description:
     - The node after the change, as P(pirack.cluster.k8s_node_info#module) describes it
-      (RV(node.cordoned_by) is V(pirack.cluster) while the collection's cordon mark is on it).
+      (its C(cordoned_by) is V(pirack.cluster) while the collection's cordon mark is on it).
     - Empty when the node was deleted.
   returned: always
   type: dict

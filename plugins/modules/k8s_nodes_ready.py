@@ -147,5 +147,6 @@ def main() -> None:
                    key=lambda n: n["name"])
     module.exit_json(changed=False, nodes=nodes, elapsed=round(elapsed, 1))
 
+
 if __name__ == "__main__":
     main()

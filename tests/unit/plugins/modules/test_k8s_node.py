@@ -147,8 +147,8 @@ def test_a_budget_is_asked_about_once_a_second_at_most(api: FakeApi, args: dict,
     ({"state": "undrained", "schedulable": True}, "schedulable cannot be combined with state=undrained"),
     ({"state": "drained", "schedulable": True}, "schedulable=true contradicts state=drained"),
 ])
-def test_bad_options_fail_in_one_line_naming_the_option(api: FakeApi, args: dict, capsys, extra: dict,
-                                                         message: str) -> None:
+def test_bad_options_fail_in_one_line_naming_the_option(
+        api: FakeApi, args: dict, capsys, extra: dict, message: str) -> None:
     result = run_module(k8s_node.main, {**args, **extra}, capsys)
     assert result["failed"] is True
     assert message in result["msg"]
