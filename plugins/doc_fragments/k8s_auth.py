@@ -15,6 +15,8 @@ options:
         C(~/.kube/pirack-<cluster>.yaml).
       - When not given, the E(K8S_AUTH_KUBECONFIG) environment variable is used,
         then the Kubernetes client's own default (E(KUBECONFIG) or C(~/.kube/config)).
+      - A file that cannot be read, is not YAML or is not a kubeconfig fails the
+        task with one line naming the file and what is wrong.
     type: path
   context:
     description:
@@ -25,8 +27,13 @@ options:
     type: str
   request_timeout:
     description:
-      - Seconds to wait for each answer from the API server. A Pi 3B+ API server
-        under load can take several seconds.
+      - Seconds to wait for each answer from the API server, from 1 to 3600. A
+        Pi 3B+ API server under load can take several seconds.
+      - A request that gets no answer in time is not sent again, so this is the
+        whole wait; a refused connection is retried three times at once.
+      - When the API server cannot be reached, the task fails with one line
+        naming the server address and the kubeconfig, and why - connection
+        refused, no answer in time, the name does not resolve, or TLS.
     type: int
     default: 30
 requirements:
