@@ -1,0 +1,124 @@
+"""The monitoring role's templates, rendered by Ansible exactly as the role
+renders them (local connection, the role's defaults, a two-cluster
+inventory): which boards each cluster's Prometheus scrapes, how the
+coin-miner is reached through the webui, and the retention flags. The real
+Prometheus reads them in molecule/monitoring (promtool validates the
+configuration there before it is written)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+ROLE = ROOT / "roles" / "monitoring"
+ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+
+INVENTORY = f"""
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: {sys.executable}
+  children:
+    masters:
+      hosts:
+        m1: {{pirack_node_address: 10.0.1.10}}
+        m2: {{pirack_node_address: 10.0.2.10}}
+    workers:
+      hosts:
+        w1: {{pirack_node_address: 10.0.1.11}}
+        w2: {{pirack_node_address: 10.0.2.11}}
+    cluster1:
+      vars: {{pirack_cluster: cluster1, pirack_orchestrator: swarm}}
+      hosts: {{m1: , w1: }}
+    cluster2:
+      vars: {{pirack_cluster: cluster2, pirack_orchestrator: k3s, coinminer_webui_port: 8080}}
+      hosts: {{m2: , w2: }}
+"""
+
+PLAY = f"""
+- name: Render the monitoring templates for each master
+  hosts: masters
+  gather_facts: false
+  vars_files: [{ROLE}/defaults/main.yml]
+  tasks:
+    - name: Render
+      ansible.builtin.template:
+        src: "{ROLE}/templates/{{{{ item }}}}"
+        dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-{{{{ item | regex_replace('[.]j2$', '') }}}}"
+        mode: "0644"
+      loop: [prometheus.yml.j2, prometheus.default.j2, prometheus-node-exporter.default.j2, console.html.j2]
+"""
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("monitoring")
+    (tmp / "hosts.yml").write_text(INVENTORY)
+    (tmp / "play.yml").write_text(PLAY)
+    result = subprocess.run(
+        ["ansible-playbook", "play.yml", "-i", "hosts.yml", "-e", f"out={tmp}"],
+        cwd=tmp, env=ENV, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return tmp
+
+
+def config(rendered: Path, host: str) -> dict:
+    return yaml.safe_load((rendered / f"{host}-prometheus.yml").read_text())
+
+
+def job(cfg: dict, name: str) -> dict | None:
+    return next((j for j in cfg["scrape_configs"] if j["job_name"] == name), None)
+
+
+def test_each_prometheus_scrapes_the_boards_of_its_own_cluster(rendered: Path) -> None:
+    for host, cluster, boards in (("m1", "cluster1", {"m1": "10.0.1.10", "w1": "10.0.1.11"}),
+                                  ("m2", "cluster2", {"m2": "10.0.2.10", "w2": "10.0.2.11"})):
+        cfg = config(rendered, host)
+        assert cfg["global"]["external_labels"] == {"cluster": cluster}
+        assert cfg["global"]["scrape_interval"] == "30s"
+        groups = job(cfg, "node")["static_configs"]
+        assert {g["labels"]["board"]: g["targets"] for g in groups} == {
+            board: [f"{address}:9100"] for board, address in boards.items()}
+
+
+def test_the_coin_miner_is_scraped_through_the_webui_on_swarm(rendered: Path) -> None:
+    coin = job(config(rendered, "m1"), "coinminer")
+    assert coin["http_sd_configs"][0]["url"] == "http://10.0.1.10:8000/monitor/targets"
+    assert coin["metrics_path"] == "/monitor/scrape"
+    # The task address becomes the ?target= parameter and the instance; the
+    # request itself goes to the webui's published port on the master.
+    assert coin["relabel_configs"] == [
+        {"source_labels": ["__address__"], "target_label": "__param_target"},
+        {"source_labels": ["__address__"], "target_label": "instance"},
+        {"target_label": "__address__", "replacement": "10.0.1.10:8000"},
+    ]
+
+
+def test_no_coin_miner_job_on_k3s(rendered: Path) -> None:
+    """A k3s service name is one ClusterIP: its scrapes would hop between pods."""
+    assert job(config(rendered, "m2"), "coinminer") is None
+
+
+def test_retention_and_ports_reach_the_daemons(rendered: Path) -> None:
+    args = (rendered / "m1-prometheus.default").read_text()
+    assert re.search(r'^ARGS=".*--storage\.tsdb\.retention\.time=15d', args, re.M)
+    assert "--storage.tsdb.retention.size=1GB" in args
+    assert "--web.listen-address=:9090" in args
+    exporter = (rendered / "m1-prometheus-node-exporter.default").read_text()
+    assert 'ARGS="--web.listen-address=:9100"' in exporter
+
+
+def test_the_page_keeps_its_go_template_and_gets_the_window(rendered: Path) -> None:
+    """Ansible's Jinja must leave Prometheus' {{ ... }} alone."""
+    page = (rendered / "m1-console.html").read_text()
+    assert '{{ $w := "2m" }}' in page
+    assert "<h1>Cluster cluster1</h1>" in page
+    assert 'sortByLabel "board" (query "up{job=\\"node\\"}")' in page
+    assert "[[" not in page and "#jinja2" not in page
