@@ -122,3 +122,39 @@ def test_the_page_keeps_its_go_template_and_gets_the_window(rendered: Path) -> N
     assert "<h1>Cluster cluster1</h1>" in page
     assert 'sortByLabel "board" (query "up{job=\\"node\\"}")' in page
     assert "[[" not in page and "#jinja2" not in page
+
+
+ROLE_PLAY = """
+- name: The monitoring role
+  hosts: masters:workers
+  gather_facts: false
+  roles:
+    - role: pirack.cluster.monitoring
+"""
+
+
+def run_role(tmp_path: Path, *extra: str) -> tuple[int, str]:
+    (tmp_path / "hosts.yml").write_text(INVENTORY)
+    (tmp_path / "play.yml").write_text(ROLE_PLAY)
+    result = subprocess.run(["ansible-playbook", "play.yml", "-i", "hosts.yml", "--limit", "cluster1", *extra],
+                            cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300, check=False)
+    return result.returncode, " ".join((result.stdout + result.stderr).split())
+
+
+def test_auto_leaves_a_small_master_alone(tmp_path: Path) -> None:
+    """The real decision on this machine's /proc/meminfo, with a threshold
+    no machine reaches: nothing is installed, and the reason is said."""
+    rc, out = run_role(tmp_path, "-e", "monitoring_auto_min_memory_mb=1000000000")
+    assert rc == 0, out
+    assert re.search(r"Monitoring is off on cluster1: its master m1 has \d+ MiB, less than "
+                     r"monitoring_auto_min_memory_mb \(1000000000\)", out)
+    assert "Install Debian's node exporter" not in out
+    assert re.search(r"m1 : ok=\d+ changed=0 .*w1 : ok=\d+ changed=0 ", out), out
+
+
+@pytest.mark.parametrize("value", ["autoo", "maybe"])
+def test_a_wrong_monitoring_enabled_is_named(tmp_path: Path, value: str) -> None:
+    rc, out = run_role(tmp_path, "-e", f"monitoring_enabled={value}")
+    assert rc != 0
+    assert f'monitoring_enabled: expected true, false or auto, got "{value}"' in out
+    assert "Read the master's memory" not in out
