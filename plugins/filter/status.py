@@ -3,7 +3,7 @@
 """Jinja filters: the rack's status screen (playbooks/status.yml, and the
 summary at the end of site.yml).
 
-The play only reads (board pings, the orchestrator's service list, the web
+The play only reads (board pings, the app_info module's answer, the web
 UI's counter) and hands the raw answers here; turning them into lines is
 pure, so what an owner reads after a run is unit-tested answer by answer,
 including the boards that did not answer.
@@ -11,17 +11,10 @@ including the boards that did not answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from ansible.errors import AnsibleFilterError
-
-# The labels the app module puts on what it deploys (module_utils/app/).
-SWARM_APP = "pirack.app"
-SWARM_SERVICE = "pirack.service"
-K8S_APP = "app.kubernetes.io/part-of"
-K8S_NAME = "app.kubernetes.io/name"
 
 
 def board_state(first: Optional[Mapping[str, Any]], again: Optional[Mapping[str, Any]] = None) -> str:
@@ -46,58 +39,29 @@ def _int(value: Any) -> int:
         return 0
 
 
-def swarm_services(services: Any) -> list[dict[str, Any]]:
-    """Rows from the engine's ``GET /services?status=true`` answer."""
+def app_services(answer: Any) -> list[dict[str, Any]]:
+    """Rows from what pirack.cluster.app_info returned: ``<app>/<service>``,
+    running and desired, and the first thing in the way when they differ."""
+    services = answer.get("services") if isinstance(answer, Mapping) else None
+    app = ((answer or {}).get("invocation") or {}).get("module_args", {}).get("name") \
+        if isinstance(answer, Mapping) else None
     rows = []
-    for service in services if isinstance(services, list) else []:
-        spec = service.get("Spec") or {}
-        labels = spec.get("Labels") or {}
-        name = (f"{labels[SWARM_APP]}/{labels.get(SWARM_SERVICE, spec.get('Name', '?'))}"
-                if SWARM_APP in labels else spec.get("Name", "?"))
-        status = service.get("ServiceStatus") or {}
-        rows.append({"name": name, "running": _int(status.get("RunningTasks")),
-                     "desired": _int(status.get("DesiredTasks"))})
-    return sorted(rows, key=lambda row: row["name"])
-
-
-def k8s_services(answer: Any) -> list[dict[str, Any]]:
-    """Rows from a Kubernetes list of Deployments and DaemonSets."""
-    rows = []
-    items = answer.get("items") if isinstance(answer, Mapping) else None
-    for item in items if isinstance(items, list) else []:
-        meta = item.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        status = item.get("status") or {}
-        name = f"{labels[K8S_APP]}/{labels.get(K8S_NAME, meta.get('name', '?'))}" if K8S_APP in labels \
-            else meta.get("name", "?")
-        if item.get("kind") == "DaemonSet":
-            running, desired = status.get("numberReady"), status.get("desiredNumberScheduled")
-        else:
-            running, desired = status.get("readyReplicas"), (item.get("spec") or {}).get("replicas", 1)
-        rows.append({"name": name, "running": _int(running), "desired": _int(desired)})
-    return sorted(rows, key=lambda row: row["name"])
+    for name, state in sorted(services.items()) if isinstance(services, Mapping) else []:
+        state = state if isinstance(state, Mapping) else {}
+        problems = state.get("problems") if isinstance(state.get("problems"), list) else []
+        rows.append({"name": f"{app}/{name}" if app else str(name), "running": _int(state.get("running")),
+                     "desired": _int(state.get("desired")), "problem": str(problems[0]) if problems else ""})
+    return rows
 
 
 def _unread(answer: Any) -> Optional[str]:
-    """Why a read gave no list (its first line; may be empty), or None when it did."""
+    """Why a read gave no services (its first line; may be empty), or None when it did."""
     if not isinstance(answer, Mapping):
         return ""
-    body = answer.get("json") if isinstance(answer.get("json"), Mapping) else {}
-    if answer.get("failed") or answer.get("unreachable") or answer.get("status", 200) != 200 \
-            or answer.get("rc", 0) != 0:
-        why = body.get("message") or answer.get("stderr") or answer.get("msg") or ""
-        return (str(why).strip().splitlines() or [""])[0][:120]
+    # failed_when: false in the play keeps "failed" off: no services is the sign.
+    if answer.get("failed") or answer.get("unreachable") or "services" not in answer:
+        return (str(answer.get("msg") or "").strip().splitlines() or [""])[0][:120]
     return None
-
-
-def _parsed(answer: Mapping[str, Any]) -> Any:
-    """The JSON a read returned: ``json`` (uri) or ``stdout`` (a command)."""
-    if "json" in answer:
-        return answer["json"]
-    try:
-        return json.loads(answer.get("stdout") or "null")
-    except ValueError:
-        return None
 
 
 def hash_rate(first: Any, second: Any) -> Optional[float]:
@@ -125,11 +89,13 @@ def _cluster_lines(cluster: Mapping[str, Any], boards: Sequence[Mapping[str, Any
         lines.append(f"  services: cannot be read from {cluster.get('master', 'the master')}"
                      + (f" ({why})" if why else ""))
     else:
-        rows = swarm_services(raw.get("json")) if orchestrator == "swarm" else k8s_services(_parsed(raw))
+        rows = app_services(raw)
         if not rows:
             lines.append("  services: none deployed")
         for row in rows:
             mark = "" if row["running"] == row["desired"] else "  <- not all running"
+            if mark and row["problem"]:
+                mark += f": {row['problem'][:100]}"
             lines.append(f"  {row['name']:<24} {row['running']}/{row['desired']} running{mark}")
     url = f"http://{cluster.get('address')}:{cluster.get('webui_port')}/"
     rate = hash_rate(cluster.get("first"), cluster.get("second"))

@@ -191,15 +191,10 @@ import re
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.pirack.cluster.plugins.module_utils.app.connect import closing, driver_for
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize, show
-from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (
-    client_from_module,
-    docker_argument_spec,
-)
-from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
-    core_api_from_module,
-    k8s_argument_spec,
-)
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import docker_argument_spec
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import k8s_argument_spec
 
 try:
     import yaml
@@ -256,18 +251,6 @@ def diff_of(actions: list[dict[str, Any]]) -> dict[str, Any]:
             "after": {a["service"]: a["after"] for a in actions if a["after"] is not None}}
 
 
-def driver_for(module: AnsibleModule) -> Any:
-    """The driver of the orchestrator the module was asked for, connected."""
-    if module.params["orchestrator"] == "swarm":
-        from ansible_collections.pirack.cluster.plugins.module_utils.app.swarm import SwarmDriver
-
-        return SwarmDriver(client_from_module(module), module.check_mode, secrets=module.params["secrets"])
-    from ansible_collections.pirack.cluster.plugins.module_utils.app.k8s import K8sDriver
-
-    return K8sDriver(core_api_from_module(module), module.check_mode, secrets=module.params["secrets"],
-                     namespace=module.params["namespace"], request_timeout=module.params["request_timeout"])
-
-
 def main() -> None:
     """Entry point: validate everything, then connect, plan and act."""
     module = AnsibleModule(
@@ -290,13 +273,8 @@ def main() -> None:
         check_options(params)
         model = normalize(load_spec(params), params["overrides"], params["image_tag"], params["registry"],
                           params["secrets"])
-        driver = driver_for(module)
-        try:
+        with closing(driver_for(module, params["secrets"])) as driver:
             result = driver.apply(model, params["state"], params["wait"], params["wait_timeout"])
-        finally:
-            close = getattr(driver.client, "close", None)
-            if close is not None:
-                close()
     except AppError as exc:
         module.fail_json(msg=str(exc), errors=exc.errors, actions=[])
     actions = result["actions"]

@@ -370,6 +370,12 @@ class K8sDriver(Driver):
                     slot] = obj
         return found
 
+    def service_status(self, app: str, name: str, live: dict[str, Any]) -> dict[str, Any]:
+        if live["workload"] is None:
+            return {"running": 0, "desired": 0, "problems": ["no Deployment or DaemonSet"]}
+        status = rollout_status(live["workload"])
+        return {"running": status["available"], "desired": status["expected"], "problems": status["conditions"]}
+
     def view(self, app: str, live: dict[str, Any]) -> Optional[dict[str, Any]]:
         """None when the workload is missing: the service is created again."""
         if live["workload"] is None:

@@ -114,6 +114,19 @@ class Driver:
             raise AppError(self.error_text(exc)) from exc
         return {"actions": actions, "changed": changed or bool(actions)}
 
+    def status(self, app: str) -> dict[str, dict[str, Any]]:
+        """Each live service's running and desired tasks (pods), and what is
+        wrong when they differ: what the status screen shows. Nothing is
+        changed, so it works the same in check mode."""
+        try:
+            return {name: self.service_status(app, name, obj) for name, obj in sorted(self.read(app).items())}
+        except self.errors as exc:
+            raise AppError(self.error_text(exc)) from exc
+
+    def service_status(self, app: str, name: str, live: Any) -> dict[str, Any]:
+        """One service's ``running``, ``desired`` and ``problems``."""
+        raise NotImplementedError
+
     def wait_for(self, check: Callable[[], tuple[bool, Any]], timeout: float) -> tuple[bool, Any, float]:
         """The one poll loop (module_utils/wait.py) with this driver's clock and pace."""
         return wait_for(check, timeout, self.poll, self.clock, self.sleep)

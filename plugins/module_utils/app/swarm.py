@@ -405,6 +405,16 @@ class SwarmDriver(Driver):
         if not done and refusal is not None:
             raise AppError(f"network {name} is still in use after {timeout}s: {refusal.explanation or refusal}")
 
+    def service_status(self, app: str, name: str, live: dict[str, Any]) -> dict[str, Any]:
+        view = read_service(app, live["Spec"])
+        expected = (eligible_nodes(self.api.nodes(), view["placement"]) if view["mode"] == "global"
+                    else view["replicas"])
+        status = rollout_status(live, self.api.tasks(filters={"service": live["ID"]}), expected)
+        problems = list(status["problems"])
+        if status["failed"]:
+            problems.insert(0, f"update {(live.get('UpdateStatus') or {}).get('State')}: {status['update_message']}")
+        return {"running": status["running"], "desired": expected, "problems": problems}
+
     def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
         """Poll until every named service runs its current template everywhere."""
         app = model["name"]

@@ -1,8 +1,9 @@
 """playbooks/status.yml (and so the summary site.yml ends with) as a user runs
 it, on a rack whose boards are this machine (local connection) plus one
 that cannot be reached: nothing here needs a Docker engine or a board. The
-cluster says k3s, so the service read runs `k3s kubectl` (absent here: the
-screen says it cannot be read) and never asks this machine's Docker engine."""
+cluster says k3s, so the service read (pirack.cluster.app_info) goes to the
+cluster's kubeconfig on the controller (absent here: the screen says it
+cannot be read) and never asks this machine's Docker engine."""
 
 from __future__ import annotations
 

@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pirack.cluster.plugins.filter.status import (
     FilterModule,
+    app_services,
     board_state,
     hash_rate,
-    k8s_services,
     rack_status,
-    swarm_services,
 )
 
 UNREACHABLE = {"unreachable": True, "msg": "Failed to connect to the host via ssh: timed out", "changed": False}
 PONG = {"ping": "pong", "changed": False}
 
-SWARM = [
-    {"Spec": {"Name": "coinminer_worker", "Labels": {"pirack.app": "coinminer", "pirack.service": "worker"},
-              "Mode": {"Replicated": {"Replicas": 4}}},
-     "ServiceStatus": {"RunningTasks": 3, "DesiredTasks": 4}},
-    {"Spec": {"Name": "coinminer_rng", "Labels": {"pirack.app": "coinminer", "pirack.service": "rng"},
-              "Mode": {"Global": {}}},
-     "ServiceStatus": {"RunningTasks": 6, "DesiredTasks": 6}},
-]
-K8S = {"kind": "List", "items": [
-    {"kind": "Deployment", "metadata": {"name": "worker", "labels": {
-        "app.kubernetes.io/part-of": "coinminer", "app.kubernetes.io/name": "worker"}},
-     "spec": {"replicas": 8}, "status": {"readyReplicas": 8}},
-    {"kind": "DaemonSet", "metadata": {"name": "rng", "labels": {
-        "app.kubernetes.io/part-of": "coinminer", "app.kubernetes.io/name": "rng"}},
-     "status": {"desiredNumberScheduled": 6, "numberReady": 5}},
-    {"kind": "Deployment", "metadata": {"name": "fresh"}, "spec": {"replicas": 1}, "status": {}},
-]}
+# What pirack.cluster.app_info returns (the same on Swarm and k3s).
+SERVICES = {"changed": False, "invocation": {"module_args": {"name": "coinminer"}}, "services": {
+    "worker": {"running": 3, "desired": 4, "problems": ["rejected: No such image: 10.0.1.10:5000/pirack/w:v2"]},
+    "rng": {"running": 6, "desired": 6, "problems": []},
+}}
 
 
 def web(hashes: int, now: float, coins: int = 3) -> dict:
@@ -46,7 +31,7 @@ REFUSED = {"status": -1, "msg": "Status code was -1 and not [200]: Request faile
 
 def cluster(**changes: object) -> dict:
     base = {"name": "cluster1", "orchestrator": "swarm", "master": "c1-master", "address": "10.0.1.10",
-            "webui_port": 8000, "services": {"status": 200, "json": SWARM}, "first": web(100, 1000.0),
+            "webui_port": 8000, "services": SERVICES, "first": web(100, 1000.0),
             "second": web(350, 1010.0, coins=4), "registry": "10.0.1.10:5000",
             "kubeconfig": "~/.kube/pirack-cluster1.yaml", "context": "pirack-cluster1", "merged_into": ""}
     base.update(changes)
@@ -74,17 +59,14 @@ def test_board_state(first: dict | None, again: dict | None, state: str) -> None
     assert board_state(first, again) == state
 
 
-def test_swarm_services_read_running_and_desired() -> None:
-    assert swarm_services(SWARM) == [{"name": "coinminer/rng", "running": 6, "desired": 6},
-                                     {"name": "coinminer/worker", "running": 3, "desired": 4}]
-    assert swarm_services({"message": "not a swarm manager"}) == []
-
-
-def test_k8s_workloads_read_ready_and_desired() -> None:
-    assert k8s_services(K8S) == [{"name": "coinminer/rng", "running": 5, "desired": 6},
-                                 {"name": "coinminer/worker", "running": 8, "desired": 8},
-                                 {"name": "fresh", "running": 0, "desired": 1}]
-    assert k8s_services(None) == []
+def test_app_services_read_running_desired_and_the_first_problem() -> None:
+    assert app_services(SERVICES) == [
+        {"name": "coinminer/rng", "running": 6, "desired": 6, "problem": ""},
+        {"name": "coinminer/worker", "running": 3, "desired": 4,
+         "problem": "rejected: No such image: 10.0.1.10:5000/pirack/w:v2"}]
+    assert app_services({"services": {"x": "not a mapping"}}) == [
+        {"name": "x", "running": 0, "desired": 0, "problem": ""}]
+    assert app_services(None) == []
 
 
 @pytest.mark.parametrize("first, second, rate", [
@@ -103,7 +85,8 @@ def test_a_swarm_cluster_screen() -> None:
         "c1-worker1               cluster1   -         unreachable",
         "cluster1 (swarm): 1 of 2 boards up; not answering: c1-worker1",
         "  coinminer/rng            6/6 running",
-        "  coinminer/worker         3/4 running  <- not all running",
+        "  coinminer/worker         3/4 running  <- not all running: rejected: No such image: "
+        "10.0.1.10:5000/pirack/w:v2",
         "  web UI http://10.0.1.10:8000/  hash rate 25.0 hashes/s, 4 coins",
         "  registry 10.0.1.10:5000",
         "benchmark report: /srv/results/2026-12-01T03:00:00Z/report.html",
@@ -111,10 +94,9 @@ def test_a_swarm_cluster_screen() -> None:
 
 
 def test_a_k3s_cluster_screen_has_the_kubeconfig_and_kubectl_lines() -> None:
-    answer = {"rc": 0, "stdout": json.dumps(K8S)}
-    lines = rack_status([cluster(orchestrator="k3s", services=answer, merged_into="~/.kube/config")], BOARDS)
+    lines = rack_status([cluster(orchestrator="k3s", merged_into="~/.kube/config")], BOARDS)
     assert "cluster1 (k3s): 1 of 2 boards up; not answering: c1-worker1" in lines
-    assert "  coinminer/worker         8/8 running" in lines
+    assert "  coinminer/rng            6/6 running" in lines
     assert "  kubeconfig ~/.kube/pirack-cluster1.yaml" in lines
     assert "  kubectl --kubeconfig ~/.kube/pirack-cluster1.yaml get nodes" in lines
     assert "  kubectl --context pirack-cluster1 get nodes   (merged into ~/.kube/config)" in lines
@@ -124,11 +106,9 @@ def test_a_k3s_cluster_screen_has_the_kubeconfig_and_kubectl_lines() -> None:
 @pytest.mark.parametrize("services, why", [
     (None, "  services: cannot be read from c1-master"),
     (UNREACHABLE, "  services: cannot be read from c1-master (Failed to connect to the host via ssh: timed out)"),
-    ({"status": 503, "json": {"message": "This node is not a swarm manager.\nmore"}},
-     "  services: cannot be read from c1-master (This node is not a swarm manager.)"),
-    ({"rc": 1, "stderr": "The connection to the server was refused", "stdout": ""},
-     "  services: cannot be read from c1-master (The connection to the server was refused)"),
-    ({"status": 200, "json": []}, "  services: none deployed"),
+    ({"failed": True, "msg": "this Docker engine is not a swarm manager (swarm state: inactive)\nmore"},
+     "  services: cannot be read from c1-master (this Docker engine is not a swarm manager (swarm state: inactive))"),
+    ({"changed": False, "services": {}}, "  services: none deployed"),
 ])
 def test_services_that_cannot_be_read_say_so(services: object, why: str) -> None:
     assert why in rack_status([cluster(services=services)], BOARDS)

@@ -241,3 +241,36 @@ def test_an_update_the_engine_stopped_is_sent_again(state: str) -> None:
     assert app.client.api.calls == [("update_service", "demo_web")]
     del app.client.api.services_by_name["demo_web"]["UpdateStatus"]
     assert app.apply(model, "present", wait=False, timeout=0) == {"actions": [], "changed": False}
+
+
+class StatusApi(FakeSwarmApi):
+    """Adds the nodes and tasks the status read looks at."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.task_list: dict[str, list[dict[str, Any]]] = {}
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return [{"Spec": {"Availability": "active", "Labels": {}}, "Status": {"State": "ready"}}]
+
+    def tasks(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        return self.task_list.get(filters["service"], [])
+
+
+def test_status_counts_running_tasks_of_the_current_spec_and_says_why_not() -> None:
+    app = driver()
+    app.client.api = app.api = StatusApi()
+    app.apply(normalize(SPEC), "present", wait=False, timeout=0)
+    web = app.api.services_by_name["demo_web"]
+    current = {key: web["Spec"]["TaskTemplate"].get(key) for key in ("ContainerSpec", "Resources", "Placement")}
+    app.api.task_list["id-demo_web"] = [
+        {"DesiredState": "running", "Status": {"State": "running"}, "Spec": current},
+        {"DesiredState": "running", "Status": {"State": "rejected", "Err": "No such image: pirack/web:1",
+                                               "Timestamp": "2026-12-01T00:00:00Z"}, "Spec": current},
+    ]
+    web["UpdateStatus"] = {"State": "paused", "Message": "update paused due to failure"}
+    status = app.status("demo")
+    assert status["db"] == {"running": 0, "desired": 1, "problems": []}
+    assert status["web"]["running"] == 1 and status["web"]["desired"] == 1
+    assert status["web"]["problems"] == ["update paused: update paused due to failure",
+                                         "rejected: No such image: pirack/web:1"]
