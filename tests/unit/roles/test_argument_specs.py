@@ -59,4 +59,4 @@ def test_every_default_is_a_documented_option(role: str) -> None:
 
 
 def test_every_role_has_an_argument_spec() -> None:
-    assert ROLE_NAMES == sorted(p.name for p in ROLES.iterdir() if (p / "tasks").is_dir())
+    assert sorted(p.name for p in ROLES.iterdir() if (p / "tasks").is_dir()) == ROLE_NAMES
