@@ -18,7 +18,7 @@ description:
   - On Swarm it runs on a manager and reads its engine through the Docker SDK; on
     Kubernetes it runs on the controller with the cluster's kubeconfig.
 author:
-  - pirack.cluster developers
+  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
   - pirack.cluster.k8s_auth

@@ -41,7 +41,7 @@ def test_meminfo_in_mib() -> None:
     (3, 500.0, 60.0, {"max_seconds": 60}, "time limit (60 s)"),
 ])
 def test_the_ramp_stops_at_the_first_limit(started: int, available: Any, elapsed: float,
-                                            extra: dict, reason: Any) -> None:
+                                           extra: dict, reason: Any) -> None:
     limits = check_params(dict({"image": "x"}, **extra))
     assert stop_reason(started, available, limits, elapsed) == reason
 

@@ -280,7 +280,7 @@ def test_bad_expectations_are_named(expect: Any, where: str) -> None:
     ({"density": {"hosts": {"b1": {"containers": -1}}}}, "density.json: hosts.b1.containers"),
 ])
 def test_bad_raw_files_are_one_line_naming_file_and_field(tmp_path: Path, files: dict,
-                                                           message: str) -> None:
+                                                          message: str) -> None:
     with pytest.raises(ReportError) as caught:
         bench_report.write_report(str(write_folder(tmp_path, **files)), draw=False)
     assert str(caught.value).startswith(message) and "\n" not in str(caught.value)

@@ -31,7 +31,7 @@ def _folder(tmp_path: Path, **raw: object) -> Path:
      "sweep.json: points[0].samples: expected a list, got str"),
 ])
 def test_bad_raw_file_is_one_line_and_nothing_is_rewritten(module_runner, tmp_path: Path,
-                                                            raw: dict, message: str) -> None:
+                                                           raw: dict, message: str) -> None:
     folder = _folder(tmp_path, **raw)
     (folder / "report.html").write_text("the earlier report")
     result = module_runner("benchmark_report", {"path": str(folder), "plots": False})
