@@ -72,10 +72,9 @@ engine: ## make sure a Docker engine answers (installs docker.io when root)
 
 images: engine ## build (or reuse) the simulated Pi host image
 	@bash scripts/base-image.sh
-	if docker build -q -t $(PI_IMAGE) molecule/pi-host >/dev/null; then
-	  echo "pi host image $(PI_IMAGE): ready"
-	else
-	  docker build -t $(PI_IMAGE) molecule/pi-host; fi
+	bash scripts/progress.sh "pi host image $(PI_IMAGE): docker build (a few minutes the first time, seconds once cached)" \
+	  docker build -t $(PI_IMAGE) molecule/pi-host
+	echo "pi host image $(PI_IMAGE): ready"
 
 rack: venv images ## bring up the simulated rack and run site.yml on it
 	ansible-playbook playbooks/rack_up.yml -e sim_rack_inventory=$(CURDIR)/$(RACK_INVENTORY) $(RACK_ARGS)
