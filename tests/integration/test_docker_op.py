@@ -253,7 +253,7 @@ def fixture_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_push_only_what_the_registry_does_not_serve(module_runner, client, images: list[str], tmp_path: Path,
-                                                     unique: str, registry: str) -> None:
+                                                    unique: str, registry: str) -> None:
     context = _context(tmp_path / "ctx", "pushed\n")
     image = f"{registry}/pirack-it/push:{unique}"
     images.append(image)
@@ -266,6 +266,7 @@ def test_push_only_what_the_registry_does_not_serve(module_runner, client, image
     assert would["changed"] is True and would["digest"] is None
     first = module_runner("docker_op", push)
     assert first["changed"] and first["digest"].startswith("sha256:"), first
+    images.append(f"{registry}/pirack-it/push@{first['digest']}")  # outlives its tag after the rebuild
     again = module_runner("docker_op", push)
     assert again["changed"] is False and again["digest"] == first["digest"]
 
