@@ -99,9 +99,10 @@ test-packages: ## Debian packages the tests drive (chromium, redis, sysbench)
 # (tests/unit/conftest.py does the same for the collection's tests).
 NO_ENGINE    := tcp://127.0.0.1:9
 # Integration tests `make integration` leaves to targets of their own: the
-# long rack tests (make lifecycle, make faults) and the failover test, which
-# the e2e test runs on its rack.
-LONG_TESTS   := test_lifecycle.py test_faults.py test_failover.py
+# long rack tests (make lifecycle, make faults), the failover test, which
+# the e2e test runs on its rack, and the private-swarm test, which touches
+# the machine's network namespace (tests/integration/test_docker_swarm.py says how).
+LONG_TESTS   := test_lifecycle.py test_faults.py test_failover.py test_docker_swarm.py
 
 unit: venv test-packages ## pytest without a Docker engine: the collection's unit tests and the coin-miner services'
 	DOCKER_HOST=$(NO_ENGINE) pytest -q tests/unit coinminer --ignore=coinminer/tests

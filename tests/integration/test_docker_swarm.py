@@ -5,6 +5,13 @@ another test running on it, so this test starts two private dockerd of its
 own (own data, sockets, no bridge, no iptables rules) that talk swarm over
 loopback ports, forms a two-node swarm with the modules, and deletes
 everything afterwards. It needs root and dockerd; otherwise it skips.
+
+The private engines still share the machine's network namespace, and a
+swarm makes a docker_gwbridge bridge there: it is given an address pool of
+its own and removed afterwards, and the test refuses to run where that
+bridge already exists (the machine's engine is in a swarm). Because it
+touches the machine's network all the same, `make test` leaves it out; run
+it with `pytest -q tests/integration/test_docker_swarm.py`.
 """
 
 from __future__ import annotations
@@ -49,7 +56,10 @@ def _start_engine(root: Path) -> subprocess.Popen:
              "--exec-root", str(root / "x"), "--pidfile", str(root / "pid"), "--host", f"unix://{root / 'sock'}",
              "--containerd-namespace", f"pirack-it-{root.name}",
              "--containerd-plugins-namespace", f"pirack-it-{root.name}-plugins",
-             "--bridge", "none", "--iptables=false", "--ip-masq=false"],
+             "--bridge", "none", "--iptables=false", "--ip-masq=false",
+             # docker_gwbridge takes the first free pool; never 172.17/16, the
+             # machine engine's docker0 (found when it took it and docker0 broke).
+             "--default-address-pool", "base=10.97.0.0/16,size=24"],
             stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -58,6 +68,8 @@ def fixture_engines() -> Iterator[list[Engine]]:
     """Two private engines, gone (processes and files) when the module's tests end."""
     if os.geteuid() != 0 or shutil.which("dockerd") is None:
         pytest.skip("needs root and dockerd to start private engines for a throwaway swarm")
+    if os.path.exists("/sys/class/net/docker_gwbridge"):
+        pytest.skip("docker_gwbridge exists here (an engine in a swarm): a private swarm would share it")
     # Short path: dockerd's sockets live under it and unix socket paths are short.
     base = Path(tempfile.mkdtemp(prefix="pirack-sw-", dir="/tmp"))
     processes = []
@@ -85,6 +97,8 @@ def fixture_engines() -> Iterator[list[Engine]]:
                 process.wait()
         subprocess.run(["umount", "-R", str(base)], capture_output=True, check=False)
         shutil.rmtree(base, ignore_errors=True)
+        # The private swarm's bridge in the machine's namespace (absent before: checked above).
+        subprocess.run(["ip", "link", "delete", "docker_gwbridge"], capture_output=True, check=False)
 
 
 def test_a_two_node_swarm_formed_changed_and_taken_down(module_runner, engines: list[Engine]) -> None:
