@@ -190,11 +190,12 @@ diff:
 import re
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.pirack.cluster.plugins.module_utils.app.connect import closing, driver_for
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize, show
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import docker_argument_spec
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import k8s_argument_spec
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module
 
 try:
     import yaml
@@ -253,7 +254,7 @@ def diff_of(actions: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     """Entry point: validate everything, then connect, plan and act."""
-    module = AnsibleModule(
+    module = build_module(
         argument_spec=docker_argument_spec(**k8s_argument_spec(
             spec={"type": "raw", "required": True},
             orchestrator={"type": "str", "required": True, "choices": ["swarm", "k8s", "k3s"]},

@@ -78,11 +78,11 @@ services:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pirack.cluster.plugins.module_utils.app.connect import closing, driver_for
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, show
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import docker_argument_spec
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import k8s_argument_spec
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module
 
 # What an app's name may be (docs/app-spec.md), and a Kubernetes namespace.
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -90,7 +90,7 @@ _NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 def main() -> None:
     """Entry point: check the options, connect, read."""
-    module = AnsibleModule(
+    module = build_module(
         argument_spec=docker_argument_spec(**k8s_argument_spec(
             name={"type": "str", "required": True},
             orchestrator={"type": "str", "required": True, "choices": ["swarm", "k8s", "k3s"]},

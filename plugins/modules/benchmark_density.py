@@ -103,7 +103,6 @@ removed:
   type: int
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.bench_density import (  # noqa: E402
     DensityError,
     check_params,
@@ -115,6 +114,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     docker_argument_spec,
     one_line,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 
 
 def read_meminfo() -> str:
@@ -125,7 +125,7 @@ def read_meminfo() -> str:
 
 def main() -> None:
     """Entry point: check the options, connect, ramp, report."""
-    module = AnsibleModule(
+    module = build_module(
         argument_spec=docker_argument_spec(
             image={"type": "str", "required": True},
             memory_floor_mb={"type": "int", "default": 100},

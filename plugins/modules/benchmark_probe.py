@@ -127,7 +127,6 @@ latency_summary:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.bench_probe import (  # noqa: E402
     ProbeError,
     check_params,
@@ -137,12 +136,13 @@ from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import 
     latency_summary,
     steady_state,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 
 
 def main() -> None:
     """Entry point: check every option, record, summarise, return; fails on a
     bad option (one line naming it) or when no counter sample could be read."""
-    module = AnsibleModule(
+    module = build_module(
         argument_spec={
             "counter_url": {"type": "str", "required": True},
             "counter_field": {"type": "str", "default": "hashes"},

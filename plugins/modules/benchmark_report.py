@@ -133,7 +133,7 @@ unmet:
 import os  # noqa: E402
 import traceback  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.bench_report import (  # noqa: E402
     changed_files,
     commit,
@@ -143,6 +143,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.bench_results impor
     ReportError,
     check_expect,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 
 try:
     import matplotlib  # noqa: F401
@@ -157,7 +158,7 @@ except ImportError:
 def main() -> None:
     """Entry point: check the options and the raw files, render everything
     in memory, then write only what changed, all or none."""
-    module = AnsibleModule(
+    module = build_module(
         argument_spec={
             "path": {"type": "path", "required": True},
             "compare_to": {"type": "path"},

@@ -131,7 +131,6 @@ import platform  # noqa: E402
 import traceback  # noqa: E402
 from typing import Optional  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
     DockerException,
     client_from_module,
@@ -142,6 +141,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (
     op_ps,
     shape_engine_info,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import (  # noqa: E402
     parse_device_tree_model,
 )
@@ -174,7 +174,7 @@ def memory_cgroup_enabled(proc_cgroups: Optional[str], controllers: Optional[str
 
 def main() -> None:
     """Entry point: read engine and kernel facts; never changes anything."""
-    module = AnsibleModule(
+    module = build_module(
         argument_spec=docker_argument_spec(
             containers={"type": "bool", "default": True},
             images={"type": "bool", "default": True},

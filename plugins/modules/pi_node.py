@@ -167,6 +167,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     docker_argument_spec,
     one_line,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module
 from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
 from ansible_collections.pirack.cluster.plugins.module_utils.sim_rack import (
     CAPABILITIES,
@@ -467,7 +468,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = build_module(argument_spec=argument_spec(), supports_check_mode=True)
     # Every option is checked before the engine is even asked: a bad value
     # must never get as far as replacing the node it was meant for.
     problems = node_problems(module.params)
