@@ -19,7 +19,7 @@ RACK_ARGS    ?=
 RACK_INVENTORY := inventories/local/hosts.yml
 # Molecule scenarios `make test` runs, in this order. `swarm` (8 min) is left
 # out: the e2e test runs the same pipeline and its failover test.
-SCENARIOS    ?= default docker k3s app
+SCENARIOS    ?= default docker k3s app monitoring
 
 .PHONY: help venv engine images test-packages rack rack-down test lint sanity unit integration molecule e2e faults lifecycle clean
 

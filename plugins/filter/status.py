@@ -106,6 +106,8 @@ def _cluster_lines(cluster: Mapping[str, Any], boards: Sequence[Mapping[str, Any
         lines.append(f"  web UI {url}  hash rate {rate:.1f} hashes/s, {coins} coins")
     if cluster.get("registry"):
         lines.append(f"  registry {cluster['registry']}")
+    if cluster.get("monitoring") and cluster.get("prometheus"):
+        lines.append(f"  monitoring {cluster['prometheus']}/consoles/pirack.html")
     if orchestrator == "k3s" and cluster.get("kubeconfig"):
         lines.append(f"  kubeconfig {cluster['kubeconfig']}")
         lines.append(f"  kubectl --kubeconfig {cluster['kubeconfig']} get nodes")

@@ -122,3 +122,9 @@ def test_a_web_ui_that_does_not_answer() -> None:
 def test_not_lists() -> None:
     with pytest.raises(AnsibleFilterError, match="rack_status"):
         rack_status({"cluster1": {}}, BOARDS)  # type: ignore[arg-type]
+
+
+def test_a_cluster_with_monitoring_shows_its_page() -> None:
+    lines = rack_status([cluster(monitoring=True, prometheus="http://10.0.1.10:9090")], BOARDS)
+    assert "  monitoring http://10.0.1.10:9090/consoles/pirack.html" in lines
+    assert not any(line.startswith("  monitoring") for line in rack_status([cluster()], BOARDS))
