@@ -11,7 +11,7 @@ and a user sees one readable line instead of a urllib3 traceback.
 from __future__ import annotations
 
 import traceback
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
@@ -121,3 +121,30 @@ def client_from_module(module: Any) -> Any:
         return connect(module.params["docker_host"], module.params["timeout"])
     except DockerConnectError as exc:
         module.fail_json(msg=str(exc))
+
+
+def exit_with_engine_result(module: Any, work: Callable[[Any], dict[str, Any]], what: str,
+                            own_errors: tuple[type[BaseException], ...] = (), own_prefix: bool = True,
+                            **extra: Any) -> None:
+    """Connect, run ``work(client)``, close, and exit the module with its result.
+
+    The one ending of the modules that change an engine: the module's own
+    errors (``own_errors``, whose ``details`` go into the result) fail with
+    ``<what>: <message>`` (the bare message when ``own_prefix`` is off: it
+    names its option already), the engine's with ``<what> failed: <one
+    line>``; ``extra`` goes into a failure's result; the ``diff`` key leaves
+    only in diff mode.
+    """
+    client = client_from_module(module)
+    result: dict[str, Any] = {}
+    try:
+        result = work(client)
+    except own_errors as exc:
+        module.fail_json(msg=f"{what}: {exc}" if own_prefix else str(exc), **extra, **getattr(exc, "details", {}))
+    except ENGINE_ERRORS as exc:
+        module.fail_json(msg=f"{what} failed: {one_line(exc)}", exception=traceback.format_exc(), **extra)
+    finally:
+        client.close()
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)

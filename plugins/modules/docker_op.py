@@ -318,14 +318,10 @@ reclaimed_mb:
 """
 
 import shlex  # noqa: E402
-import traceback  # noqa: E402
-from typing import Any  # noqa: E402
 
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
-    ENGINE_ERRORS,
-    client_from_module,
     docker_argument_spec,
-    one_line,
+    exit_with_engine_result,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (  # noqa: E402
     OPS,
@@ -455,20 +451,8 @@ def main() -> None:
         params = normalize_params(module.params)
     except OperationError as exc:
         module.fail_json(msg=str(exc))
-    client = client_from_module(module)
-    result: dict[str, Any] = {}
-    try:
-        result = run_operation(client, params, module.check_mode)
-    except OperationError as exc:
-        module.fail_json(msg=str(exc), op=params["op"], **exc.details)
-    except ENGINE_ERRORS as exc:
-        module.fail_json(msg=f"op={params['op']} failed: {one_line(exc)}", op=params["op"],
-                         exception=traceback.format_exc())
-    finally:
-        client.close()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    exit_with_engine_result(module, lambda client: run_operation(client, params, module.check_mode),
+                            f"op={params['op']}", (OperationError,), own_prefix=False, op=params["op"])
 
 
 if __name__ == "__main__":

@@ -144,14 +144,11 @@ swarm:
      managers: ["10.99.0.10:2377"], is_manager: false, error: "", default_addr_pool: []}
 """
 
-import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
-    ENGINE_ERRORS,
-    client_from_module,
     docker_argument_spec,
-    one_line,
+    exit_with_engine_result,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.swarm import (  # noqa: E402
@@ -208,20 +205,8 @@ def converge(client: Any, params: dict[str, Any], check_mode: bool) -> dict[str,
 def main() -> None:
     """Entry point: validate, connect, converge, report."""
     module = build_module(argument_spec(), required_if=REQUIRED_IF, supports_check_mode=True)
-    client = client_from_module(module)
-    result: dict[str, Any] = {}
-    try:
-        result = converge(client, module.params, module.check_mode)
-    except SwarmError as exc:
-        module.fail_json(msg=f"state={module.params['state']}: {exc}")
-    except ENGINE_ERRORS as exc:
-        module.fail_json(msg=f"state={module.params['state']} failed: {one_line(exc)}",
-                         exception=traceback.format_exc())
-    finally:
-        client.close()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    exit_with_engine_result(module, lambda client: converge(client, module.params, module.check_mode),
+                            f"state={module.params['state']}", (SwarmError,))
 
 
 if __name__ == "__main__":

@@ -135,14 +135,11 @@ node:
      state: ready, address: 10.99.0.11, leader: false}
 """
 
-import traceback  # noqa: E402
 from typing import Any, Optional  # noqa: E402
 
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
-    ENGINE_ERRORS,
-    client_from_module,
     docker_argument_spec,
-    one_line,
+    exit_with_engine_result,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.swarm import (  # noqa: E402
@@ -213,19 +210,8 @@ def converge(client: Any, params: dict[str, Any], check_mode: bool) -> dict[str,
 def main() -> None:
     """Entry point: validate, connect, converge, report."""
     module = build_module(argument_spec(), supports_check_mode=True)
-    client = client_from_module(module)
-    result: dict[str, Any] = {}
-    try:
-        result = converge(client, module.params, module.check_mode)
-    except SwarmError as exc:
-        module.fail_json(msg=f"node {module.params['node']}: {exc}")
-    except ENGINE_ERRORS as exc:
-        module.fail_json(msg=f"node {module.params['node']}: {one_line(exc)}", exception=traceback.format_exc())
-    finally:
-        client.close()
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
+    exit_with_engine_result(module, lambda client: converge(client, module.params, module.check_mode),
+                            f"node {module.params['node']}", (SwarmError,))
 
 
 if __name__ == "__main__":
