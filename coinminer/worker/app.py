@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from common import keys
 from common.metrics import Registry
-from common.resp import Redis, read_password
+from common.resp import Redis, RedisError, read_password
 from common.service import App, env_float, env_int, env_str, serve, setup_logging
 
 log = logging.getLogger("coinminer.worker")
@@ -116,6 +116,8 @@ class Miner:
         self.pending_hashes = 0
         self.pending_coins: list[tuple[str, bytes]] = []
         self.failures: dict[str, int] = {"rng": 0, "hasher": 0, "redis": 0}
+        # The newest failure of each peer, in one line: what /healthz shows.
+        self.last_error: dict[str, str] = {}
         self.next_flush = clock() + flush_interval
         self.last_progress = clock()
         reg = metrics or Registry()
@@ -171,7 +173,10 @@ class Miner:
         commands.append(("HSET", keys.WORKERS, self.name, f"{self.wallclock():.3f}"))
         try:
             self.store.pipeline(commands)
-        except OSError as exc:
+        except (OSError, RedisError) as exc:
+            # RedisError: redis answered but refused the writes (MISCONF on
+            # a full disk, OOM at maxmemory); the counts stay here until it
+            # takes them again, and /healthz says why.
             self._failed("redis", exc)
             return False
         self._recovered("redis")
@@ -182,6 +187,8 @@ class Miner:
 
     def _failed(self, peer: str, exc: BaseException | None = None) -> None:
         self.failures[peer] += 1
+        if exc is not None:
+            self.last_error[peer] = " ".join(str(exc).split())[:200]
         self.m_errors.inc(labels={"peer": peer})
         n = self.failures[peer]
         if n == 1 or n % 20 == 0:  # one line when it starts, then a reminder
@@ -220,7 +227,8 @@ class Miner:
         log.info("mining stopped")
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        state = {peer: ("ok" if n == 0 else f"failing ({n})") for peer, n in self.failures.items()}
+        state = {peer: ("ok" if n == 0 else f"failing ({n}): {self.last_error.get(peer, '')}".rstrip(": "))
+                 for peer, n in self.failures.items()}
         return True, {"peers": state, "seconds_since_last_hash":
                       round(self.clock() - self.last_progress, 3)}
 

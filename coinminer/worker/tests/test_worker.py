@@ -89,6 +89,28 @@ def test_keeps_hashes_while_redis_is_down_and_flushes_after(peers, redis_server)
     assert miner.failures["redis"] == 0 and miner.pending_hashes == 0
 
 
+def test_keeps_hashes_while_redis_refuses_writes_and_says_why(peers, redis_server) -> None:
+    """Redis answers but refuses every write (as with MISCONF on a full
+    disk): nothing is lost, the mining goes on, and /healthz names the reason."""
+    clock = FakeClock()
+    miner = make_miner(*peers, redis_server.url, clock)
+    admin = Redis(redis_server.url)
+    admin.execute("CONFIG", "SET", "min-replicas-to-write", "1")
+    try:
+        for _ in range(3):
+            clock.now += 1.0
+            miner.step()
+        assert miner.pending_hashes == 3 and miner.failures["redis"] >= 1
+        ok, detail = miner.health()
+        assert ok and "NOREPLICAS" in detail["peers"]["redis"], detail
+    finally:
+        admin.execute("CONFIG", "SET", "min-replicas-to-write", "0")
+    clock.now += 10.0  # past any backoff
+    miner.step()
+    assert admin.get_int(keys.HASHES) == 4 and miner.pending_hashes == 0
+    assert miner.health()[1]["peers"]["redis"] == "ok"
+
+
 def test_retries_with_backoff_when_a_peer_is_down(serve_app, redis_server, unused_port) -> None:
     port = unused_port
     hasher = serve_app(create_hasher(delay=0))
