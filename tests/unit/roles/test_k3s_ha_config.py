@@ -62,9 +62,8 @@ def render(tmp_path: Path, hosts: str, role: str, first_expr: str, config: str, 
     }]
     (tmp_path / "hosts.yml").write_text(INVENTORY)
     (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False, width=1000))
-    done = subprocess.run(["ansible-playbook", "play.yml", "-i", "hosts.yml", "-e", "ansible_callback_format=json"],
-                          cwd=tmp_path, env={**ENV, "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-                                                "PYTHONHASHSEED": str(seed)},
+    env = {**ENV, "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "PYTHONHASHSEED": str(seed)}
+    done = subprocess.run(["ansible-playbook", "play.yml", "-i", "hosts.yml"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     found: dict = {}
