@@ -312,7 +312,9 @@ def test_master_gone_for_good(rack):
     new_master = WORKERS[0]
     inventory = yaml.safe_load(Path(RACK["inventory"]).read_text(encoding="utf-8"))
     groups = inventory["all"]["children"]
+    # Its SD card goes with it: the board and the volume holding its engine.
     controller_docker("rm", "--force", "--volumes", MASTER)
+    controller_docker("volume", "rm", "--force", f"{MASTER}-docker")
     for group in groups.values():
         (group.get("hosts") or {}).pop(MASTER, None)
     groups["masters"]["hosts"] = {new_master: groups["workers"]["hosts"].pop(new_master)}
