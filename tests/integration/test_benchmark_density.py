@@ -26,13 +26,6 @@ LABEL = {"label": "pirack.benchmark=density"}
 pytestmark = pytest.mark.usefixtures("engine")
 
 
-@pytest.fixture(name="client")
-def fixture_client() -> Iterator[object]:
-    client = docker.from_env(version="auto", timeout=60)
-    yield client
-    client.close()
-
-
 @pytest.fixture(name="image")
 def fixture_image(client, tmp_path: Path) -> Iterator[str]:
     """An image holding this machine's busybox and its libraries; removed after."""

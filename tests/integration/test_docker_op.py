@@ -28,14 +28,6 @@ IMAGE = "debian:bookworm"
 pytestmark = pytest.mark.usefixtures("engine")
 
 
-@pytest.fixture(name="client")
-def fixture_client() -> Iterator[object]:
-    """The SDK, for setting up and cleaning up only: the tests go through the module."""
-    client = docker.from_env(version="auto", timeout=60)
-    yield client
-    client.close()
-
-
 @pytest.fixture(name="unique")
 def fixture_unique() -> str:
     return f"pirack-it-{uuid.uuid4().hex[:8]}"
