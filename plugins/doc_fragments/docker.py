@@ -1,12 +1,14 @@
 # Copyright: pirack.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options shared by the modules that drive a Docker engine."""
+"""Connection options (and the author line) shared by the modules that drive a Docker engine."""
 
 
 class ModuleDocFragment:
     """Documentation of the options in module_utils/docker_client.py."""
 
     DOCUMENTATION = r"""
+author:
+  - pirack.cluster contributors (@pirack)
 options:
   docker_host:
     description:

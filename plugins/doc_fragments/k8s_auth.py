@@ -1,12 +1,14 @@
 # Copyright: pirack.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options shared by the modules that talk to a k3s API server."""
+"""Connection options (and the author line) shared by the modules that talk to a k3s API server."""
 
 
 class ModuleDocFragment:
     """Documentation of the options in module_utils/k8s/client.py."""
 
     DOCUMENTATION = r"""
+author:
+  - pirack.cluster contributors (@pirack)
 options:
   kubeconfig:
     description:
@@ -41,19 +43,4 @@ requirements:
 notes:
   - "These modules run on the controller (C(delegate_to: localhost)); the Pis
     need no Python Kubernetes client."
-"""
-
-    # Attributes of the modules that only read the cluster (node info, wait):
-    # use as pirack.cluster.k8s_auth.read_only.
-    READ_ONLY = r"""
-attributes:
-  check_mode:
-    support: full
-    description: Only reads the cluster, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
-  idempotent:
-    support: full
-    description: Never changes anything.
 """

@@ -28,8 +28,6 @@ description:
     tag rolls the service; nothing is patched in place); a change between
     replicated and global recreates the service.
   - Services of the app that are no longer in the spec are removed.
-author:
-  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
   - pirack.cluster.k8s_auth

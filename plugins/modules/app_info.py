@@ -17,21 +17,10 @@ description:
   - Changes nothing, so it reports C(changed=false) and runs the same in check mode.
   - On Swarm it runs on a manager and reads its engine through the Docker SDK; on
     Kubernetes it runs on the controller with the cluster's kubeconfig.
-author:
-  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
   - pirack.cluster.k8s_auth
-attributes:
-  check_mode:
-    support: full
-    description: A read; the same answer in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
-  idempotent:
-    support: full
-    description: Never changes anything.
+  - pirack.cluster.read_only
 options:
   name:
     description: The app's name (the C(name) of its spec).

@@ -22,8 +22,6 @@ description:
     found by their label).
   - Runs on the board it measures; the benchmark role builds the image from
     the board's own busybox (C(docker import), no registry).
-author:
-  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
 attributes:

@@ -19,21 +19,9 @@ description:
     only from what the engine claims.
   - The board model comes from C(/proc/device-tree/model); hosts that are not a
     Raspberry Pi (a PC, a simulated Pi in a container) report RV(pi_model) as null.
-author:
-  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
-attributes:
-  check_mode:
-    description: Runs normally in check mode.
-    support: full
-    details: Only reads; never reports a change.
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: Reading twice changes nothing.
-    support: full
+  - pirack.cluster.read_only
 options:
   containers:
     description: Also list the running containers.

@@ -23,8 +23,6 @@ description:
     exists are no change; a build is a change only when the image id moved, a push
     only when the registry did not serve that image yet).
   - Bad input fails with one line naming the option, before anything is changed.
-author:
-  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
 attributes:
@@ -224,13 +222,22 @@ op:
   type: str
   sample: ps
 containers:
-  description: O(op=ps) rows, sorted by name.
+  description: O(op=ps) rows, sorted by name, one per container.
   returned: when O(op=ps)
   type: list
   elements: dict
-  sample:
-    - {id: 3f2a9c1b0d4e, name: worker, image: "dockercoins/worker:v1", state: running,
-       status: Up 3 minutes, created: "2024-05-01T10:00:00+00:00", command: python worker.py, ports: []}
+  contains:
+    id: {description: Short container id., type: str, sample: 3f2a9c1b0d4e}
+    name: {description: Container name., type: str, sample: worker}
+    image: {description: Image the container was created from., type: str, sample: "dockercoins/worker:v1"}
+    command: {description: Command it runs., type: str, sample: python worker.py}
+    state: {description: Engine state (running, exited, ...)., type: str, sample: running}
+    status: {description: Engine status line., type: str, sample: Up 3 minutes}
+    created: {description: Creation time (ISO 8601, UTC)., type: str, sample: "2024-05-01T10:00:00+00:00"}
+    ports:
+      description: Published ports, with the engine's keys IP, PrivatePort, PublicPort and Type.
+      type: list
+      elements: dict
 images:
   description: O(op=images) rows, tagged images first.
   returned: when O(op=images)
@@ -282,10 +289,12 @@ target:
   description: The new reference.
   returned: when O(op=tag)
   type: str
+  sample: 10.99.0.11:5000/coinminer/worker:v1
 id:
   description: Short id of the image after the operation.
   returned: when O(op) is pull, import, build, tag, push or save
   type: str
+  sample: 4b1a2c3d4e5f
 digest:
   description: The digest the registry serves for RV(image) (null in check mode when a push would happen).
   returned: when O(op=push)
@@ -295,6 +304,7 @@ dest:
   description: The archive written.
   returned: when O(op=save)
   type: str
+  sample: /var/tmp/coinminer-images.tar
 loaded:
   description: The tags of the images in the archive.
   returned: when O(op=load)

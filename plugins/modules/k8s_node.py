@@ -119,8 +119,6 @@ attributes:
   idempotent:
     support: full
     description: A second run with the same options changes nothing and evicts nothing.
-author:
-  - pirack.cluster contributors (@pirack)
 """
 
 EXAMPLES = r"""

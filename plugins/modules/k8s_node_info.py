@@ -31,9 +31,7 @@ options:
     type: str
 extends_documentation_fragment:
   - pirack.cluster.k8s_auth
-  - pirack.cluster.k8s_auth.read_only
-author:
-  - pirack.cluster contributors (@pirack)
+  - pirack.cluster.read_only
 """
 
 EXAMPLES = r"""

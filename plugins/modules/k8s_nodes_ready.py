@@ -37,9 +37,7 @@ options:
     default: 5
 extends_documentation_fragment:
   - pirack.cluster.k8s_auth
-  - pirack.cluster.k8s_auth.read_only
-author:
-  - pirack.cluster contributors (@pirack)
+  - pirack.cluster.read_only
 """
 
 EXAMPLES = r"""

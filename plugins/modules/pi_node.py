@@ -117,8 +117,6 @@ options:
     description: Extra labels, stored on the container as C(pirack.<key>).
     type: dict
     default: {}
-author:
-  - pirack.cluster contributors (@pirack)
 """
 
 EXAMPLES = r"""

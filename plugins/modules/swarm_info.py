@@ -19,20 +19,9 @@ description:
     only when asked for, and only to a task that runs with C(no_log=true).
     Without it the module refuses, so a token can never reach the output, even
     at C(-vvv).
-author:
-  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: Never changes anything.
-    support: full
+  - pirack.cluster.read_only
 options:
   nodes:
     description: Also list the swarm's nodes (on a manager only).

@@ -22,8 +22,6 @@ description:
   - Node settings (labels, role, availability) are the business of
     M(pirack.cluster.swarm_node), on a manager; M(pirack.cluster.swarm_info)
     reads the membership and the join tokens.
-author:
-  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
 attributes:

@@ -19,8 +19,6 @@ description:
     by the engine instead of overwritten.
   - O(state=absent) removes the node from the manager's node list, for a board
     that has left the swarm (it moved to another cluster, or is gone for good).
-author:
-  - pirack.cluster contributors (@pirack)
 extends_documentation_fragment:
   - pirack.cluster.docker
 attributes:

@@ -100,48 +100,57 @@ def label_value(value: Any) -> Optional[str]:
     return None
 
 
+def _each_problem(value: Any, option: str, kind: type, expected: str,
+                  item_problems: Callable[[str, Any, Any], list[str]]) -> list[str]:
+    """The problems of a list or mapping option: none when it is null, one
+    when it is not of its kind, else those item_problems(option, key or
+    index, item) finds in each item."""
+    if value is None:
+        return []
+    if not isinstance(value, kind):
+        return [f"{option} must be {expected}, got {type(value).__name__}"]
+    return [problem for key, item in (value.items() if isinstance(value, dict) else enumerate(value))
+            for problem in item_problems(option, key, item)]
+
+
+def _label_problems(option: str, key: Any, value: Any) -> list[str]:
+    bad_key = _qualified_name_problem(key)
+    if bad_key:
+        return [f"{option}: key {key!r} {bad_key}"]
+    if value is not None and label_value(value) is None:
+        return [f"{option}.{key} must be at most 63 letters, digits, '-', '_' or '.' "
+                f"(or null to remove it), got {value!r}"]
+    return []
+
+
 def label_problems(labels: Any, option: str = "labels") -> list[str]:
     """Every bad label in the option, one line each; empty when all are fine."""
-    if labels is None:
-        return []
-    if not isinstance(labels, dict):
-        return [f"{option} must be a mapping of label names to values, got {type(labels).__name__}"]
+    return _each_problem(labels, option, dict, "a mapping of label names to values", _label_problems)
+
+
+def _taint_problems(option: str, index: Any, taint: Any) -> list[str]:
+    where = f"{option}[{index}]"
+    if not isinstance(taint, dict):
+        return [f"{where} must be a mapping with key and effect, got {type(taint).__name__}"]
     problems = []
-    for key, value in labels.items():
-        bad_key = _qualified_name_problem(key)
-        if bad_key:
-            problems.append(f"{option}: key {key!r} {bad_key}")
-        elif value is not None and label_value(value) is None:
-            problems.append(f"{option}.{key} must be at most 63 letters, digits, '-', '_' or '.' "
-                            f"(or null to remove it), got {value!r}")
+    bad_key = _qualified_name_problem(taint.get("key"))
+    if bad_key:
+        problems.append(f"{where}.key {taint.get('key')!r} {bad_key}")
+    if taint.get("effect") not in TAINT_EFFECTS:
+        problems.append(f"{where}.effect must be one of {', '.join(TAINT_EFFECTS)}, "
+                        f"got {taint.get('effect')!r}")
+    value = taint.get("value")
+    if value is not None and (not isinstance(value, str) or label_value(value) is None):
+        problems.append(f"{where}.value must be at most 63 letters, digits, '-', '_' or '.', "
+                        f"got {value!r}")
+    if taint.get("state", "present") not in ("present", "absent"):
+        problems.append(f"{where}.state must be present or absent, got {taint.get('state')!r}")
     return problems
 
 
 def taint_problems(taints: Any, option: str = "taints") -> list[str]:
     """Every bad taint in the option, one line each; empty when all are fine."""
-    if taints is None:
-        return []
-    if not isinstance(taints, list):
-        return [f"{option} must be a list of taints, got {type(taints).__name__}"]
-    problems = []
-    for index, taint in enumerate(taints):
-        where = f"{option}[{index}]"
-        if not isinstance(taint, dict):
-            problems.append(f"{where} must be a mapping with key and effect, got {type(taint).__name__}")
-            continue
-        bad_key = _qualified_name_problem(taint.get("key"))
-        if bad_key:
-            problems.append(f"{where}.key {taint.get('key')!r} {bad_key}")
-        if taint.get("effect") not in TAINT_EFFECTS:
-            problems.append(f"{where}.effect must be one of {', '.join(TAINT_EFFECTS)}, "
-                            f"got {taint.get('effect')!r}")
-        value = taint.get("value")
-        if value is not None and (not isinstance(value, str) or label_value(value) is None):
-            problems.append(f"{where}.value must be at most 63 letters, digits, '-', '_' or '.', "
-                            f"got {value!r}")
-        if taint.get("state", "present") not in ("present", "absent"):
-            problems.append(f"{where}.state must be present or absent, got {taint.get('state')!r}")
-    return problems
+    return _each_problem(taints, option, list, "a list of taints", _taint_problems)
 
 
 def seconds_problem(params: dict[str, Any], option: str, low: int, high: int,

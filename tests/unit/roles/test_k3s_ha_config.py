@@ -9,35 +9,26 @@ roles; k3s itself cannot run here (molecule/k3s says SKIP for that)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+from localplay import ROOT, run
 
-ROOT = Path(__file__).resolve().parents[3]
-ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-
-INVENTORY = f"""
-all:
-  vars:
-    ansible_connection: local
-    ansible_python_interpreter: {sys.executable}
+GROUPS = """\
     pirack_orchestrator: k3s
     pirack_k3s_api_address: 10.0.1.9
   children:
     masters:
       hosts:
-        s1: {{pirack_node_address: 10.0.1.10}}
-        s2: {{pirack_node_address: 10.0.1.11}}
-        s3: {{pirack_node_address: 10.0.1.12}}
+        s1: {pirack_node_address: 10.0.1.10}
+        s2: {pirack_node_address: 10.0.1.11}
+        s3: {pirack_node_address: 10.0.1.12}
     workers:
       hosts:
-        a1: {{pirack_node_address: 10.0.1.20}}
+        a1: {pirack_node_address: 10.0.1.20}
     cluster1:
-      vars: {{pirack_cluster: cluster1}}
-      hosts: {{s1: , s2: , s3: , a1: }}
+      vars: {pirack_cluster: cluster1}
+      hosts: {s1: , s2: , s3: , a1: }
 """
 
 
@@ -60,11 +51,8 @@ def render(tmp_path: Path, hosts: str, role: str, first_expr: str, config: str, 
              "vars": {"k3s_common_node_labels": {}}},
         ],
     }]
-    (tmp_path / "hosts.yml").write_text(INVENTORY)
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False, width=1000))
-    env = {**ENV, "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "PYTHONHASHSEED": str(seed)}
-    done = subprocess.run(["ansible-playbook", "play.yml", "-i", "hosts.yml"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=240, check=False)
+    done = run(tmp_path, GROUPS, yaml.safe_dump(play, sort_keys=False, width=1000),
+               env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "PYTHONHASHSEED": str(seed)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     found: dict = {}
     for play_result in json.loads(done.stdout)["plays"]:

@@ -7,39 +7,31 @@ configuration there before it is written)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from localplay import ROOT, run
 
-ROOT = Path(__file__).resolve().parents[3]
 ROLE = ROOT / "roles" / "monitoring"
-ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
 
-INVENTORY = f"""
-all:
-  vars:
-    ansible_connection: local
-    ansible_python_interpreter: {sys.executable}
+GROUPS = """\
   children:
     masters:
       hosts:
-        m1: {{pirack_node_address: 10.0.1.10}}
-        m2: {{pirack_node_address: 10.0.2.10}}
+        m1: {pirack_node_address: 10.0.1.10}
+        m2: {pirack_node_address: 10.0.2.10}
     workers:
       hosts:
-        w1: {{pirack_node_address: 10.0.1.11}}
-        w2: {{pirack_node_address: 10.0.2.11}}
+        w1: {pirack_node_address: 10.0.1.11}
+        w2: {pirack_node_address: 10.0.2.11}
     cluster1:
-      vars: {{pirack_cluster: cluster1, pirack_orchestrator: swarm}}
-      hosts: {{m1: , w1: }}
+      vars: {pirack_cluster: cluster1, pirack_orchestrator: swarm}
+      hosts: {m1: , w1: }
     cluster2:
-      vars: {{pirack_cluster: cluster2, pirack_orchestrator: k3s, coinminer_webui_port: 8080}}
-      hosts: {{m2: , w2: }}
+      vars: {pirack_cluster: cluster2, pirack_orchestrator: k3s, coinminer_webui_port: 8080}
+      hosts: {m2: , w2: }
 """
 
 PLAY = f"""
@@ -60,11 +52,7 @@ PLAY = f"""
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("monitoring")
-    (tmp / "hosts.yml").write_text(INVENTORY)
-    (tmp / "play.yml").write_text(PLAY)
-    result = subprocess.run(
-        ["ansible-playbook", "play.yml", "-i", "hosts.yml", "-e", f"out={tmp}"],
-        cwd=tmp, env=ENV, capture_output=True, text=True, timeout=300, check=False)
+    result = run(tmp, GROUPS, PLAY, "-e", f"out={tmp}")
     assert result.returncode == 0, result.stdout + result.stderr
     return tmp
 
@@ -134,10 +122,7 @@ ROLE_PLAY = """
 
 
 def run_role(tmp_path: Path, *extra: str) -> tuple[int, str]:
-    (tmp_path / "hosts.yml").write_text(INVENTORY)
-    (tmp_path / "play.yml").write_text(ROLE_PLAY)
-    result = subprocess.run(["ansible-playbook", "play.yml", "-i", "hosts.yml", "--limit", "cluster1", *extra],
-                            cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300, check=False)
+    result = run(tmp_path, GROUPS, ROLE_PLAY, "--limit", "cluster1", *extra)
     return result.returncode, " ".join((result.stdout + result.stderr).split())
 
 
