@@ -231,9 +231,9 @@ containers:
     name: {description: Container name., type: str, sample: worker}
     image: {description: Image the container was created from., type: str, sample: "dockercoins/worker:v1"}
     command: {description: Command it runs., type: str, sample: python worker.py}
-    state: {description: Engine state (running, exited, ...)., type: str, sample: running}
+    state: {description: "Engine state: running, exited and so on.", type: str, sample: running}
     status: {description: Engine status line., type: str, sample: Up 3 minutes}
-    created: {description: Creation time (ISO 8601, UTC)., type: str, sample: "2024-05-01T10:00:00+00:00"}
+    created: {description: "Creation time, ISO 8601 in UTC.", type: str, sample: "2024-05-01T10:00:00+00:00"}
     ports:
       description: Published ports, with the engine's keys IP, PrivatePort, PublicPort and Type.
       type: list

@@ -144,7 +144,7 @@ def test_every_coinminer_service_reads_back_as_the_model() -> None:
         claims = {c["metadata"]["name"]: c for c in app_k8s.render_claims("coinminer", NS, name, service)}
         workload = app_k8s.render_workload("coinminer", NS, name, service)
         assert app_k8s.read_service(workload, app_k8s.render_service("coinminer", NS, name, service),
-                                    claims) == service, name
+                                    claims, app_k8s.render_policy("coinminer", NS, name, service)) == service, name
 
 
 def test_a_port_without_its_service_object_is_not_deployed() -> None:
@@ -195,7 +195,8 @@ def test_apply_creates_every_object_then_a_rerun_writes_nothing(api: AppApi, cor
     secrets = {("Secret", n) for service in model["services"].values() for n in service["secrets"]}
     assert sorted(stored) == sorted({
         ("DaemonSet", "rng"), ("Deployment", "hasher"), ("Deployment", "redis"), ("Deployment", "webui"),
-        ("Deployment", "worker"), ("PersistentVolumeClaim", "redis-data"), ("Service", "hasher"),
+        ("Deployment", "worker"), ("NetworkPolicy", "hasher"), ("NetworkPolicy", "redis"), ("NetworkPolicy", "rng"),
+        ("PersistentVolumeClaim", "redis-data"), ("Service", "hasher"),
         ("Service", "redis"), ("Service", "rng"), ("Service", "webui"), ("Service", "worker")} | secrets)
     posted = {b["metadata"]["name"] + "/" + b["kind"]: b for m, _, b in api.requests if m == "POST"}
     for obj in app_k8s.render(model, NS):
@@ -294,12 +295,24 @@ def test_api_errors_become_one_line(api: AppApi, core: Any, monkeypatch: pytest.
 
 # ------------------------------------------------------------ network policies
 
-ONLY_THE_MINERS = {"redis": {"allow_from": ["worker", "webui"]}, "rng": {"allow_from": ["worker"]},
-                   "hasher": {"allow_from": ["worker"]}}
+OPEN = {"redis": {"allow_from": None}, "rng": {"allow_from": None}, "hasher": {"allow_from": None}}
+
+
+def test_the_coin_miner_lets_only_its_users_reach_redis_rng_and_hasher() -> None:
+    """Issue 13: on k3s only worker and webui reach redis, only the worker
+    rng and hasher; the worker and the web UI stay open to everyone."""
+    services = coinminer()["services"]
+    assert {name: s["allow_from"] for name, s in services.items()} == {
+        "redis": ["webui", "worker"], "rng": ["worker"], "hasher": ["worker"], "worker": None, "webui": None}
+    rendered = {name: app_k8s.render_policy("coinminer", NS, name, s) for name, s in services.items()}
+    assert sorted(n for n, policy in rendered.items() if policy) == ["hasher", "redis", "rng"]
+    assert rendered["rng"]["spec"]["ingress"] == [
+        {"from": [{"podSelector": {"matchLabels": app_k8s.selector("coinminer", "worker")}}],
+         "ports": [{"port": 80, "protocol": "TCP"}]}]
 
 
 def test_allow_from_renders_a_policy_that_admits_only_those_services_on_the_service_ports() -> None:
-    redis = coinminer(overrides=ONLY_THE_MINERS)["services"]["redis"]
+    redis = coinminer()["services"]["redis"]
     assert app_k8s.render_policy("coinminer", NS, "redis", redis) == {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": "redis", "namespace": NS, "labels": app_k8s.labels("coinminer", "redis")},
@@ -310,21 +323,22 @@ def test_allow_from_renders_a_policy_that_admits_only_those_services_on_the_serv
                               "ports": [{"port": 6379, "protocol": "TCP"}]}]}}
     closed = coinminer(overrides={"redis": {"allow_from": []}})["services"]["redis"]
     assert app_k8s.render_policy("coinminer", NS, "redis", closed)["spec"]["ingress"] == [], "no one"
-    assert app_k8s.render_policy("coinminer", NS, "redis", coinminer()["services"]["redis"]) is None, "everyone"
+    assert app_k8s.render_policy("coinminer", NS, "redis", coinminer(overrides=OPEN)["services"]["redis"]) is None, \
+        "everyone"
 
 
 def test_policies_are_created_compared_and_removed_with_their_service(api: AppApi, core: Any) -> None:
-    k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
-    result = k8s(core).apply(coinminer(overrides=ONLY_THE_MINERS), "present", wait=False, timeout=5)
+    k8s(core).apply(coinminer(overrides=OPEN), "present", wait=False, timeout=5)
+    result = k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
     assert sorted((a["service"], a["action"]) for a in result["actions"]) == [
         ("hasher", "update"), ("redis", "update"), ("rng", "update")]
     assert result["actions"][0]["before"]["allow_from"] is None
     assert sorted(n for k, n in api.objects if k == "NetworkPolicy") == ["hasher", "redis", "rng"]
     before = len(api.writes())
-    assert k8s(core).apply(coinminer(overrides=ONLY_THE_MINERS), "present", wait=False, timeout=5)["changed"] is False
+    assert k8s(core).apply(coinminer(), "present", wait=False, timeout=5)["changed"] is False
     assert len(api.writes()) == before, "a policy read back equal is left alone"
 
-    fewer = dict(ONLY_THE_MINERS, rng={})
+    fewer = {"rng": {"allow_from": None}}
     result = k8s(core).apply(coinminer(overrides=fewer), "present", wait=False, timeout=5)
     assert [(a["service"], a["action"]) for a in result["actions"]] == [("rng", "update")]
     assert ("NetworkPolicy", "rng") not in api.objects
@@ -350,7 +364,8 @@ def test_a_secret_is_a_file_from_a_mounted_secret_and_never_an_env_var() -> None
                                                         "readOnly": True}
     assert "s3cret" not in str(workload)
     assert app_k8s.read_service(workload, app_k8s.render_service("coinminer", NS, "redis", redis), {
-        "redis-data": app_k8s.render_claims("coinminer", NS, "redis", redis)[0]}) == redis
+        "redis-data": app_k8s.render_claims("coinminer", NS, "redis", redis)[0]},
+        app_k8s.render_policy("coinminer", NS, "redis", redis)) == redis
     assert app_k8s.render_secret("coinminer", NS, "redis-password", "s3cret")["data"] == {
         "redis-password": "czNjcmV0"}
 
@@ -375,3 +390,19 @@ def test_secrets_are_written_rolled_on_a_new_value_and_removed_with_the_app(api:
     driver("n3w").apply(with_password("n3w"), "present", wait=True, timeout=5)
     driver("n3w").apply(with_password("n3w"), "absent", wait=True, timeout=5)
     assert sorted(k for k, _ in api.objects) == ["PersistentVolumeClaim"]
+
+
+def test_the_benchmark_probes_rng_and_hasher_from_their_own_node() -> None:
+    """The sweep probes rng and hasher at 127.0.0.1 on the master while the
+    shipped NetworkPolicies admit only the worker: that works because a
+    NetworkPolicy always admits traffic from the pod's own node, so each
+    probed service must keep a pod on the master (pinned there, or global)."""
+    tasks = yaml.safe_load((ROOT / "roles" / "benchmark" / "tasks" / "sweep_point.yml").read_text())
+    deploy = next(t for t in tasks if t["name"] == "Deploy the coin-miner for this point")["vars"]
+    probe = next(t for t in tasks if "pirack.cluster.benchmark_probe" in t)["pirack.cluster.benchmark_probe"]
+    assert sorted(probe["targets"]) == ["hasher", "rng"]
+    assert all(t["url"].startswith("http://127.0.0.1:") for t in probe["targets"].values())
+    assert deploy["benchmark_rng_single"]["placement"] == {"role": "master"}
+    assert "else {'mode': 'global'}" in deploy["coinminer_overrides"]["rng"], "the other layout runs rng everywhere"
+    assert deploy["coinminer_overrides"]["hasher"]["placement"] == {"role": "master"}
+    assert coinminer()["services"]["rng"]["allow_from"] == coinminer()["services"]["hasher"]["allow_from"] == ["worker"]
