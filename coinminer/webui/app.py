@@ -1,7 +1,11 @@
-"""webui: GET /json -> {"coins", "hashes", "now", "workers"} and a live page.
+"""webui: GET /json -> {"coins", "hashes", "now", "workers", "rate"} and a live page.
 
 /json keeps the original's three fields (so the original page works against
-this backend and this page against the original's /json); "workers" is extra.
+this backend and this page against the original's /json); "workers" and
+"rate" are extra. "rate" is hashes per second over the last ten seconds,
+from the counter this process samples once a second, so a reader (the
+rack's status screen) gets the rate from one request instead of two
+requests seconds apart; it is null until five seconds of samples exist.
 The page and its script are served from this process: racks are often
 offline, so there is no CDN and no chart library, just a canvas.
 """
@@ -9,7 +13,9 @@ offline, so there is no CDN and no chart library, just a canvas.
 from __future__ import annotations
 
 import mimetypes
+import threading
 import time
+from collections import deque
 from pathlib import Path
 
 from common import keys
@@ -32,6 +38,45 @@ def load_static(root: Path = STATIC) -> dict[str, tuple[bytes, str]]:
                 ctype += "; charset=utf-8"
             files[path.name] = (path.read_bytes(), ctype)
     return files
+
+
+class RateWindow:
+    """The hashes counter sampled over the last ``span`` seconds."""
+
+    def __init__(self, span: float = 10.0, minimum: float = 5.0) -> None:
+        self.span = span
+        self.minimum = minimum
+        self.samples: deque[tuple[float, int]] = deque()
+        self.lock = threading.Lock()
+
+    def add(self, now: float, hashes: int | None) -> None:
+        """One sample; None (redis did not answer) or a counter that went
+        down (redis lost data) starts the window afresh."""
+        with self.lock:
+            if hashes is None or (self.samples and hashes < self.samples[-1][1]):
+                self.samples.clear()
+            if hashes is not None:
+                self.samples.append((now, hashes))
+            while len(self.samples) > 2 and now - self.samples[0][0] > self.span:
+                self.samples.popleft()
+
+    def rate(self) -> float | None:
+        with self.lock:
+            if len(self.samples) < 2 or self.samples[-1][0] - self.samples[0][0] < self.minimum:
+                return None
+            (t0, v0), (t1, v1) = self.samples[0], self.samples[-1]
+            return round((v1 - v0) / (t1 - t0), 2)
+
+
+def sample_forever(db: Redis, window: RateWindow, interval: float = 1.0) -> None:
+    """Feed the window once a second (a daemon thread of main())."""
+    while True:
+        try:
+            hashes = db.get_int(keys.HASHES)
+        except (OSError, RedisError):
+            hashes = None
+        window.add(time.time(), hashes)
+        time.sleep(interval)
 
 
 def snapshot(db: Redis, now: float) -> dict[str, float | int]:
@@ -58,13 +103,15 @@ def snapshot(db: Redis, now: float) -> dict[str, float | int]:
     }
 
 
-def create_app(db: Redis, static: dict[str, tuple[bytes, str]] | None = None) -> App:
+def create_app(db: Redis, static: dict[str, tuple[bytes, str]] | None = None,
+               window: RateWindow | None = None) -> App:
     app = App("webui")
     assets = load_static() if static is None else static
+    rates = window or RateWindow()
 
     def json_view(_req: Request) -> Response:
         try:
-            return Response.json(snapshot(db, time.time()))
+            return Response.json({**snapshot(db, time.time()), "rate": rates.rate()})
         except (OSError, RedisError) as exc:
             return Response.json({"error": f"redis unavailable: {exc}"}, 503)
 
@@ -97,7 +144,9 @@ def create_app(db: Redis, static: dict[str, tuple[bytes, str]] | None = None) ->
 def main() -> None:
     log = setup_logging("webui")
     db = Redis(env_str("REDIS_URL", "redis://redis:6379"), password=read_password())
-    app = create_app(db)
+    window = RateWindow()
+    threading.Thread(target=sample_forever, args=(db, window), daemon=True, name="rate").start()
+    app = create_app(db, window=window)
     serve(app, env_int("PORT", 80), log)
 
 

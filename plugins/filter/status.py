@@ -65,8 +65,14 @@ def _unread(answer: Any) -> Optional[str]:
 
 
 def hash_rate(first: Any, second: Any) -> Optional[float]:
-    """Hashes per second between two reads of the web UI's /json, or None
-    when either read did not answer with the counter."""
+    """Hashes per second: the rate the web UI's /json reports itself (its
+    last ten seconds), else the change between two reads of /json; None
+    when neither is there."""
+    try:
+        if first["json"].get("rate") is not None:
+            return float(first["json"]["rate"])
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
     try:
         hashes = second["json"]["hashes"] - first["json"]["hashes"]
         seconds = second["json"]["now"] - first["json"]["now"]
@@ -102,7 +108,9 @@ def _cluster_lines(cluster: Mapping[str, Any], boards: Sequence[Mapping[str, Any
     if rate is None:
         lines.append(f"  web UI {url} does not answer")
     else:
-        coins = (cluster.get("second") or {}).get("json", {}).get("coins", 0)
+        newest = next(r["json"] for r in (cluster.get("second"), cluster.get("first"))
+                      if isinstance(r, Mapping) and isinstance(r.get("json"), Mapping))
+        coins = newest.get("coins", 0)
         lines.append(f"  web UI {url}  hash rate {rate:.1f} hashes/s, {coins} coins")
     if cluster.get("registry"):
         lines.append(f"  registry {cluster['registry']}")

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from common import keys
 from common.resp import Redis
-from webui.app import create_app
+from webui.app import RateWindow, create_app
 
 
 def _get(base: str, path: str) -> tuple[int, bytes, str]:
@@ -73,3 +73,39 @@ def test_page_and_assets_are_served_locally(serve_app, redis_server) -> None:
     assert _get(base, "/static/app.js")[2].endswith("javascript; charset=utf-8")
     assert _get(base, "/static/missing.js")[0] == 404
     assert _get(base, "/static/../app.py")[0] == 404
+
+
+def test_rate_needs_five_seconds_and_spans_the_last_ten() -> None:
+    window = RateWindow()
+    assert window.rate() is None
+    for second in range(5):
+        window.add(1000.0 + second, 100 * second)
+    assert window.rate() is None, "four seconds of samples are not enough"
+    window.add(1005.0, 500)
+    assert window.rate() == 100.0
+    for second in range(6, 30):
+        window.add(1000.0 + second, 500 + 30 * (second - 5))  # slower from here on
+    assert window.rate() == 30.0, "only the last ten seconds count"
+    assert window.samples[-1][0] - window.samples[0][0] <= 10
+
+
+def test_rate_starts_afresh_when_redis_is_gone_or_the_counter_goes_down() -> None:
+    window = RateWindow()
+    for second in range(8):
+        window.add(float(second), 10 * second)
+    window.add(8.0, None)
+    assert window.rate() is None
+    for second in range(9, 20):
+        window.add(float(second), 5 * second)
+    window.add(20.0, 3)  # redis came back with less: no negative rate
+    assert window.rate() is None
+
+
+def test_json_carries_the_rate_of_its_window(serve_app, redis_server) -> None:
+    window = RateWindow()
+    for second in range(7):
+        window.add(2000.0 + second, 7 * second)
+    base = serve_app(create_app(Redis(redis_server.url), window=window))
+    assert json.loads(_get(base, "/json")[1])["rate"] == 7.0
+    fresh = serve_app(create_app(Redis(redis_server.url)))
+    assert json.loads(_get(fresh, "/json")[1])["rate"] is None

@@ -7,9 +7,12 @@ cannot be read) and never asks this machine's Docker engine."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,34 @@ def test_status_under_a_limit(tmp_path: Path) -> None:
     assert "cluster1 (k3s): 1 of 1 boards up" in out
     assert "- m1 cluster1" not in out
     assert rc == 0, out
+
+
+class WebUi(BaseHTTPRequestHandler):
+    """/json as a coin-miner web UI that has run long enough to know its rate."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.dumps({"coins": 7, "hashes": 1234, "now": 1000.0, "workers": 2, "rate": 31.5}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_a_web_ui_that_knows_its_rate_costs_no_wait(tmp_path: Path) -> None:
+    """Issue 15: the status screen read the counter twice, ten seconds apart,
+    on every run; a web UI that reports its own rate is read once."""
+    server = ThreadingHTTPServer(("127.0.0.9", 0), WebUi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rc, out = screen(tmp_path, str(ROOT / "playbooks" / "status.yml"),
+                         "-e", f"coinminer_webui_port={server.server_address[1]}")
+    finally:
+        server.shutdown()
+    assert f"web UI http://127.0.0.9:{server.server_address[1]}/ hash rate 31.5 hashes/s, 7 coins" in out, out
+    wait = out.split("TASK [Let the miners work for ten seconds", 1)[1].split("TASK [", 1)[0]
+    assert "skipping" in wait and "ok:" not in wait, wait
+    assert rc in (0, 4), out

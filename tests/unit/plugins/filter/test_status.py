@@ -74,6 +74,8 @@ def test_app_services_read_running_desired_and_the_first_problem() -> None:
     (REFUSED, web(350, 1010.0), None),
     (web(100, 1000.0), web(100, 1000.0), None),
     (None, None, None),
+    ({"status": 200, "json": {"hashes": 100, "now": 1000.0, "rate": 31.5}}, {"skipped": True}, 31.5),
+    ({"status": 200, "json": {"hashes": 100, "now": 1000.0, "rate": None}}, web(150, 1010.0), 5.0),
 ])
 def test_hash_rate(first: object, second: object, rate: float | None) -> None:
     assert hash_rate(first, second) == rate
