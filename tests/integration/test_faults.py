@@ -23,7 +23,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -271,34 +271,49 @@ def test_registry_down_during_a_rolling_update(rack):
           f"({reason[:160]}); with the registry back the next run completed it in {resumed:.1f}s")
 
 
-def worker_health() -> str:
-    """The /healthz answer of a worker task (200 or 503), read inside its
-    container: the worker's port is on the app network only."""
-    script = ("import urllib.request, urllib.error\n"
-              "try:\n    print(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=5).read().decode())\n"
-              "except urllib.error.HTTPError as e:\n    print(e.read().decode())\n")
+def a_worker() -> tuple[str, str]:
+    """(board, container id) of a running worker task."""
     for name in (MASTER, *WORKERS):
         ids = on_board(name, "docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={APP}_worker")
         if ids.split():
-            return on_board(name, "docker", "exec", ids.split()[0], "python3", "-c", script)
+            return name, ids.split()[0]
     raise AssertionError("no worker task runs on any board")
 
 
+def worker_health(name: str, container: str) -> str:
+    """The worker's /healthz answer (200 or 503), read inside its container:
+    the worker's port is on the app network only."""
+    script = ("import urllib.request, urllib.error\n"
+              "try:\n    print(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=5).read().decode())\n"
+              "except urllib.error.HTTPError as e:\n    print(e.read().decode())\n")
+    return on_board(name, "docker", "exec", container, "python3", "-c", script)
+
+
 @contextmanager
-def small_disk(name: str, path: str, headroom_mb: int) -> Iterator[None]:
+def small_disk(name: str, path: str, headroom_mb: int, stop: Callable[[], object],
+               start: Callable[[], object]) -> Iterator[None]:
     """A tmpfs of the size of ``path``'s contents plus ``headroom_mb`` mounted
     over ``path`` on board ``name``, contents copied in; the contents go back
-    to the board's own disk afterwards. Whatever serves from ``path`` must be
-    stopped around entering and leaving (the caller does it)."""
+    to the board's own disk afterwards. What serves from ``path`` is stopped
+    around each move (``stop``, ``start``), on every way out."""
     saved = f"/var/tmp/pirack-fault{path.replace('/', '-')}"
-    on_board(name, "sh", "-c", f"set -e; rm -rf {saved}; cp -a {path} {saved}; "
-             f"used=$(du -sm {path} | cut -f1); mount -t tmpfs -o size=$((used + {headroom_mb}))m "
-             f"pirack-fault {path}; cp -a {saved}/. {path}/")
+    stop()
+    try:
+        on_board(name, "sh", "-c", f"set -e; rm -rf {saved}; cp -a {path} {saved}; "
+                 f"used=$(du -sm {path} | cut -f1); mount -t tmpfs -o size=$((used + {headroom_mb}))m "
+                 f"pirack-fault {path}; cp -a {saved}/. {path}/")
+    finally:
+        start()
     try:
         yield
     finally:
-        on_board(name, "sh", "-c", f"set -e; rm -f {path}/pirack-filler; rm -rf {saved}; cp -a {path} {saved}; "
-                 f"umount {path}; find {path} -mindepth 1 -delete; cp -a {saved}/. {path}/; rm -rf {saved}")
+        stop()
+        try:
+            on_board(name, "sh", "-c", f"set -e; rm -f {path}/pirack-filler; rm -rf {saved}; "
+                     f"cp -a {path} {saved}; umount {path}; find {path} -mindepth 1 -delete; "
+                     f"cp -a {saved}/. {path}/; rm -rf {saved}")
+        finally:
+            start()
 
 
 def fill(name: str, path: str) -> None:
@@ -314,56 +329,47 @@ def test_full_disk_on_the_master(rack):
     manager = board(MASTER)
     data = on_board(MASTER, "docker", "volume", "inspect", f"{APP}_redis-data", "--format",
                     "{{.Mountpoint}}").strip()
-    redis = partial(manager.docker, "service", "scale", "--detach=false")
+    scale = partial(manager.docker, "service", "scale", "--detach=false")
     with watching_counter() as sampler:
-        redis(f"{APP}_redis=0")
-        try:
-            with small_disk(MASTER, data, headroom_mb=16):
-                redis(f"{APP}_redis=1")
-                wait_for("mining on the small disk", lambda: (read_hashes(WEBUI) or 0) > max(sampler.samples or [0]),
-                         RECOVERY_TIMEOUT, 1)
-                fill(MASTER, data)
-                full = time.monotonic()
-                health = wait_for("the worker's /healthz names the full disk",
-                                  lambda: (lambda h: h if "MISCONF" in h else None)(worker_health()), 60, 2)
-                refused = time.monotonic() - full
-                logs = manager.docker("service", "logs", "--since", "2m", f"{APP}_worker")
-                assert "MISCONF" in logs, f"the worker's log does not say why:\n{logs[-2000:]}"
-                held = wait_for("the counter holds", lambda: read_hashes(WEBUI), 30)
-                time.sleep(5)
-                assert (read_hashes(WEBUI) or 0) == held, "redis took writes on a full disk"
-                on_board(MASTER, "rm", "-f", f"{data}/pirack-filler")
-                freed = time.monotonic()
-                wait_for("mining after space was freed", lambda: (read_hashes(WEBUI) or 0) > held,
-                         RECOVERY_TIMEOUT, 1)
-                resumed = time.monotonic() - freed
-                acknowledged = read_hashes(WEBUI)
-                redis(f"{APP}_redis=0")
-        finally:
-            redis(f"{APP}_redis=1")
+        with small_disk(MASTER, data, 16, lambda: scale(f"{APP}_redis=0"), lambda: scale(f"{APP}_redis=1")):
+            wait_for("mining on the small disk", lambda: (read_hashes(WEBUI) or 0) > max(sampler.samples or [0]),
+                     RECOVERY_TIMEOUT, 1)
+            fill(MASTER, data)
+            full = time.monotonic()
+            where = a_worker()
+            health = wait_for("the worker's /healthz names the full disk",
+                              lambda: (lambda h: h if "MISCONF" in h else None)(worker_health(*where)), 60, 2)
+            refused = time.monotonic() - full
+            logs = on_board(where[0], "sh", "-c", f"docker logs --since 2m {where[1]} 2>&1")
+            assert "MISCONF" in logs, f"the worker's log does not say why:\n{logs[-2000:]}"
+            held = wait_for("the counter holds", lambda: read_hashes(WEBUI), 30)
+            time.sleep(5)
+            assert (read_hashes(WEBUI) or 0) == held, "redis took writes on a full disk"
+            freed = time.monotonic()
+            on_board(MASTER, "rm", "-f", f"{data}/pirack-filler")
+            wait_for("mining after space was freed", lambda: (read_hashes(WEBUI) or 0) > held,
+                     RECOVERY_TIMEOUT, 1)
+            resumed = time.monotonic() - freed
+            acknowledged = read_hashes(WEBUI)
         back = wait_for("redis back on its own disk", lambda: read_hashes(WEBUI), RECOVERY_TIMEOUT, 1)
     assert back >= acknowledged, f"{acknowledged - back} acknowledged hashes lost moving redis back"
     print(f"\nfault full-disk: the worker reported MISCONF {refused:.1f}s after the disk filled "
           f"({' '.join(health.split())[:160]}); mining resumed {resumed:.1f}s after space was freed; "
           f"{acknowledged} acknowledged, {back} after, 0 lost")
 
-    registry = yaml.safe_load(on_board(MASTER, "cat", "/etc/docker-registry/config.yml"))
+    registry = yaml.safe_load(on_board(MASTER, "cat", "/etc/docker/registry/config.yml"))
     storage = registry["storage"]["filesystem"]["rootdirectory"]
-    on_board(MASTER, "systemctl", "stop", "docker-registry")
-    try:
-        with small_disk(MASTER, storage, headroom_mb=1):
-            on_board(MASTER, "systemctl", "start", "docker-registry")
-            fill(MASTER, storage)
-            source = WORK / "src-full"
-            shutil.rmtree(source, ignore_errors=True)
-            shutil.copytree(ROOT / "coinminer", source, ignore=shutil.ignore_patterns("tests", "__pycache__"))
-            (source / "common" / "VERSION").write_text("fault test full registry\n")
-            out, _, code = run("ansible-playbook", "playbooks/coinminer.yml", "-i", RACK["inventory"],
-                               "--tags", "build", extra=dict(SITE_VARS, coinminer_tag="full",
-                                                             coinminer_source_dir=str(source)), check=False)
-            on_board(MASTER, "systemctl", "stop", "docker-registry")
-    finally:
-        on_board(MASTER, "systemctl", "start", "docker-registry")
+    service = partial(on_board, MASTER, "systemctl")
+    with small_disk(MASTER, storage, 1, lambda: service("stop", "docker-registry"),
+                    lambda: service("start", "docker-registry")):
+        fill(MASTER, storage)
+        source = WORK / "src-full"
+        shutil.rmtree(source, ignore_errors=True)
+        shutil.copytree(ROOT / "coinminer", source, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+        (source / "common" / "VERSION").write_text("fault test full registry\n")
+        out, _, code = run("ansible-playbook", "playbooks/coinminer.yml", "-i", RACK["inventory"],
+                           "--tags", "build", extra=dict(SITE_VARS, coinminer_tag="full",
+                                                         coinminer_source_dir=str(source)), check=False)
     assert code != 0, "a push to a full registry reported success"
     reason = next((line.strip() for line in out.splitlines() if "no space left" in line.lower()), "")
     assert reason, f"the failed push does not say the registry's disk is full:\n{out[-3000:]}"
