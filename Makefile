@@ -70,15 +70,29 @@ controller: ## runtime-only controller: requirements.txt, the collection and its
 engine: ## make sure a Docker engine answers (installs docker.io when root)
 	@bash scripts/ensure-engine.sh
 
+PI_IMAGE_BUILD = bash scripts/progress.sh \
+  "pi host image $(PI_IMAGE): docker build (a few minutes the first time, seconds once cached)" \
+  docker build -t $(PI_IMAGE) molecule/pi-host
+
 images: engine ## build (or reuse) the simulated Pi host image
 	@bash scripts/base-image.sh
-	bash scripts/progress.sh "pi host image $(PI_IMAGE): docker build (a few minutes the first time, seconds once cached)" \
-	  docker build -t $(PI_IMAGE) molecule/pi-host
+	$(PI_IMAGE_BUILD)
 	echo "pi host image $(PI_IMAGE): ready"
 
-rack: venv images ## bring up the simulated rack and run site.yml on it
-	ansible-playbook playbooks/rack_up.yml -e sim_rack_inventory=$(CURDIR)/$(RACK_INVENTORY) $(RACK_ARGS)
-	ansible-playbook site.yml -i $(RACK_INVENTORY) $(RACK_ARGS)
+# Each stage is timed (scripts/stage.sh; site.yml's plays by the
+# pirack.cluster.stages callback) and the durations are printed at the end.
+STAGES_FILE := build/rack-stages.txt
+rack: ## bring up the simulated rack and run site.yml on it, then print each stage's duration
+	mkdir -p build && rm -f $(STAGES_FILE)
+	export PIRACK_STAGES_FILE=$(CURDIR)/$(STAGES_FILE)
+	bash scripts/stage.sh "engine" bash scripts/ensure-engine.sh
+	bash scripts/stage.sh "base image" bash scripts/base-image.sh
+	bash scripts/stage.sh "venv" $(MAKE) --no-print-directory venv
+	bash scripts/stage.sh "Pi image" $(PI_IMAGE_BUILD)
+	bash scripts/stage.sh "rack up" \
+	  ansible-playbook playbooks/rack_up.yml -e sim_rack_inventory=$(CURDIR)/$(RACK_INVENTORY) $(RACK_ARGS)
+	ANSIBLE_CALLBACKS_ENABLED=pirack.cluster.stages ansible-playbook site.yml -i $(RACK_INVENTORY) $(RACK_ARGS)
+	bash scripts/stage.sh --report
 	echo
 	echo "The simulated rack is up. Tear it down with: make rack-down"
 

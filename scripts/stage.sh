@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Time one stage of `make rack`, or print every stage's duration at its end.
+#   stage.sh NAME COMMAND...   run COMMAND; append "NAME<TAB>seconds" to $STAGES
+#   stage.sh --report          print $STAGES as a table with the total
+# site.yml's own stages reach the same file through the pirack.cluster.stages
+# callback (PIRACK_STAGES_FILE).
+set -euo pipefail
+STAGES="${PIRACK_STAGES_FILE:-build/rack-stages.txt}"
+mkdir -p "$(dirname "$STAGES")"
+
+if [ "${1:-}" = "--report" ]; then
+    echo
+    echo "Stages of make rack (seconds):"
+    awk -F '\t' '{ printf "  %-60s %7.1f\n", $1, $2; total += $2 }
+                 END { printf "  %-60s %7.1f  (%d min %d s)\n", "total", total, total / 60, total % 60 }' "$STAGES"
+    exit 0
+fi
+
+name="$1"
+shift
+start=$(date +%s.%N)
+"$@"
+end=$(date +%s.%N)
+printf '%s\t%s\n' "$name" "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')" >> "$STAGES"
