@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """What `network.encrypted` (IPsec on the app's Swarm overlay) costs on a rack.
 
 Runs on the controller against any Swarm cluster of the rack, real or
 simulated, over SSH to its manager (the docker CLI there, with sudo):
 
-  scripts/overlay-cost.py --ssh pi@10.0.1.10 --server c1-worker1 --client c1-worker2
+  python3 scripts/overlay-cost.py --ssh pi@10.0.1.10 --server c1-worker1 --client c1-worker2
 
 It creates two overlay networks, one plain and one encrypted, and on each
 a busybox web server on --server. On --client it times, in interleaved
@@ -32,19 +31,25 @@ import time
 PREFIX = "pirack-cost"
 PORT = 8080
 NETWORKS = {"plain": [], "encrypted": ["--opt", "encrypted"]}
+JOB_TIMEOUT = 120  # seconds for each half of a job (the download, the requests)
 
 
 class Manager:
     """docker on the swarm manager, over SSH."""
 
-    def __init__(self, target: str, port: int, key: str | None) -> None:
+    def __init__(self, target: str, port: int, key: str | None, options: list[str]) -> None:
         self.ssh = ["ssh", "-p", str(port), "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
         self.ssh += ["-i", key] if key else []
+        self.ssh += [arg for option in options for arg in ("-o", option)]
         self.ssh.append(target)
 
     def docker(self, *args: str, check: bool = True, timeout: float = 600) -> str:
-        done = subprocess.run([*self.ssh, shlex.join(["sudo", "docker", *args])], capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        try:
+            done = subprocess.run([*self.ssh, shlex.join(["sudo", "docker", *args])], capture_output=True,
+                                  text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"overlay-cost: docker {' '.join(args[:3])} on the manager: "
+                             f"no answer within {timeout:.0f} s") from None
         if check and done.returncode != 0:
             raise SystemExit(f"overlay-cost: docker {' '.join(args[:3])} on the manager failed: "
                              f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
@@ -59,25 +64,35 @@ def server_script(mb: int) -> str:
 def client_script(host: str, requests: int) -> str:
     """Prints two `real` lines (busybox time -p): the download, then the requests."""
     url = f"http://{host}:{PORT}"
-    return (f"time -p wget -q -O /dev/null {url}/blob && "
-            f"time -p sh -c 'i=0; while [ $i -lt {requests} ]; do wget -q -O /dev/null {url}/small; "
-            f"i=$((i + 1)); done'")
+    return (f"exec 2>&1; time -p timeout {JOB_TIMEOUT} wget -q -O /dev/null {url}/blob && "
+            f"time -p timeout {JOB_TIMEOUT} sh -c 'i=0; while [ $i -lt {requests} ]; do "
+            f"wget -q -O /dev/null {url}/small; i=$((i + 1)); done'")
 
 
 def measure(manager: Manager, image: str, net: str, client: str, requests: int, run: int) -> tuple[float, float]:
     """(download seconds, seconds for the requests) of one job on ``client``."""
     name = f"{PREFIX}-job-{net}-{run}"
-    manager.docker("service", "create", "--name", name, "--mode", "replicated-job", "--detach=false",
-                   "--quiet", "--network", f"{PREFIX}-{net}", "--constraint", f"node.hostname=={client}",
-                   "--restart-condition", "none", image,
-                   "busybox", "sh", "-c", client_script(f"{PREFIX}-server-{net}", requests))
     try:
+        manager.docker("service", "create", "--name", name, "--mode", "replicated-job", "--detach",
+                       "--quiet", "--network", f"{PREFIX}-{net}", "--constraint", f"node.hostname=={client}",
+                       "--restart-condition", "none", image,
+                       "busybox", "sh", "-c", client_script(f"{PREFIX}-server-{net}", requests))
+        # The CLI's own wait never ends for a job whose task failed: poll.
+        deadline = time.monotonic() + 2 * JOB_TIMEOUT
+        while time.monotonic() < deadline:
+            state = manager.docker("service", "ps", name, "--format", "{{.CurrentState}}").split()[:1]
+            if state and state[0] in ("Complete", "Failed", "Rejected", "Shutdown"):
+                break
+            time.sleep(2)
         logs = manager.docker("service", "logs", "--raw", name)
     finally:
         manager.docker("service", "rm", name, check=False)
     reals = [float(line.split()[1]) for line in logs.splitlines() if line.startswith("real ")]
     if len(reals) != 2:
-        raise SystemExit(f"overlay-cost: the {net} job printed no timings:\n{logs.strip()[-500:]}")
+        hint = (" An encrypted overlay that carries nothing is a kernel without IPsec (ESP) support: "
+                "dockerd logs 'Failed Adding ... SA ... function not implemented'." if net == "encrypted" else "")
+        raise SystemExit(f"overlay-cost: the {net} job got no answer from {client}: "
+                         f"{' '.join(logs.split())[-300:]}.{hint}")
     return reals[0], reals[1]
 
 
@@ -92,6 +107,9 @@ def main() -> int:
     parser.add_argument("--ssh", required=True, help="user@address of the swarm manager")
     parser.add_argument("--port", type=int, default=22, help="its SSH port")
     parser.add_argument("--key", help="SSH private key")
+    parser.add_argument("-o", dest="options", action="append", default=[], metavar="OPTION",
+                        help="an ssh -o option; the simulated rack's boards need "
+                             "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no")
     parser.add_argument("--server", required=True, help="node (hostname) that serves")
     parser.add_argument("--client", required=True, help="node (hostname) that downloads; another board")
     parser.add_argument("--mb", type=int, default=50, help="MiB per download (held in the server's memory)")
@@ -102,7 +120,7 @@ def main() -> int:
     if args.pairs < 3 or args.mb < 1 or args.requests < 1 or args.server == args.client:
         parser.error("--pairs at least 3, --mb and --requests at least 1, --server and --client two boards")
 
-    manager = Manager(args.ssh, args.port, args.key)
+    manager = Manager(args.ssh, args.port, args.key, args.options)
     results: dict[str, list[tuple[float, float]]] = {net: [] for net in NETWORKS}
     try:
         for net, options in NETWORKS.items():

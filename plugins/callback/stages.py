@@ -4,11 +4,6 @@
 
 from __future__ import annotations
 
-import os
-import time
-
-from ansible.plugins.callback import CallbackBase
-
 DOCUMENTATION = r"""
 name: stages
 type: aggregate
@@ -25,6 +20,11 @@ requirements:
   - Enabled by name, for instance
     C(ANSIBLE_CALLBACKS_ENABLED=pirack.cluster.stages) (C(make rack) does).
 """
+
+import os  # noqa: E402 (ansible-test wants the documentation before the imports)
+import time  # noqa: E402
+
+from ansible.plugins.callback import CallbackBase  # noqa: E402
 
 
 class CallbackModule(CallbackBase):
