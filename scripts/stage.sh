@@ -11,8 +11,9 @@ mkdir -p "$(dirname "$STAGES")"
 if [ "${1:-}" = "--report" ]; then
     echo
     echo "Stages of make rack (seconds):"
-    awk -F '\t' '{ printf "  %-60s %7.1f\n", $1, $2; total += $2 }
-                 END { printf "  %-60s %7.1f  (%d min %d s)\n", "total", total, total / 60, total % 60 }' "$STAGES"
+    awk -F '\t' '{ name[NR] = $1; secs[NR] = $2; total += $2; if (length($1) > w) w = length($1) }
+                 END { for (i = 1; i <= NR; i++) printf "  %-*s %7.1f\n", w, name[i], secs[i]
+                       printf "  %-*s %7.1f  (%d min %d s)\n", w, "total", total, total / 60, total % 60 }' "$STAGES"
     exit 0
 fi
 
