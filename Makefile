@@ -133,7 +133,7 @@ molecule: venv images ## the molecule scenarios in $(SCENARIOS)
 e2e: venv images ## the whole pipeline on a 1 + 2 simulated rack, re-run included
 	pytest -q -s tests/e2e
 
-faults: venv images ## the faults a real rack meets, on a 1 + 2 simulated rack (about 15 min, not in make test)
+faults: venv images ## the faults a real rack meets, on a 1 + 2 simulated rack (about 20 min, not in make test)
 	pytest -q -s tests/integration/test_faults.py
 
 lifecycle: venv images ## an operator's lifecycle on 2 simulated clusters (about 14 min, not in make test)

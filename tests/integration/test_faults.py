@@ -9,7 +9,7 @@ undoes its fault in ``finally`` and prints what it measured for
 BENCHMARKS.md ("fault <name>: ...").
 
 The rack is shared by the tests of this file, which run in file order. It
-takes about 15 minutes in all: `make faults` runs the whole file on a rack of
+takes about 20 minutes in all: `make faults` runs the whole file on a rack of
 its own. The two cheapest (marked ``cheap``) also run in `make test`, on the
 e2e test's rack, which hands it over through ``PIRACK_FAULTS_RACK`` (a JSON
 object with the keys of ``OWN_RACK`` below) so no second rack is built.
