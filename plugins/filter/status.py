@@ -108,8 +108,8 @@ def _cluster_lines(cluster: Mapping[str, Any], boards: Sequence[Mapping[str, Any
     if rate is None:
         lines.append(f"  web UI {url} does not answer")
     else:
-        newest = next(r["json"] for r in (cluster.get("second"), cluster.get("first"))
-                      if isinstance(r, Mapping) and isinstance(r.get("json"), Mapping))
+        newest = next((r["json"] for r in (cluster.get("second"), cluster.get("first"))
+                       if isinstance(r, Mapping) and isinstance(r.get("json"), Mapping)), {})
         coins = newest.get("coins", 0)
         lines.append(f"  web UI {url}  hash rate {rate:.1f} hashes/s, {coins} coins")
     if cluster.get("registry"):
