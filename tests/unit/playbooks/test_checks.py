@@ -110,7 +110,7 @@ PROBE = """
   hosts: localhost
   gather_facts: false
   vars:
-    docker_engine_dpkg_arch_result: {{stdout: arm64}}
+    docker_engine_board: {{architecture: arm64}}
     docker_engine_daemon_options: {options}
   tasks:
     - name: The role's assertions

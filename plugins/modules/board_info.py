@@ -1,0 +1,162 @@
+#!/usr/bin/python
+# Copyright: pirack.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a Debian board is and has installed, in one call."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: board_info
+short_description: A Debian board's release, architecture, memory, packages and services in one call
+version_added: 0.1.0
+description:
+  - Reads, on the board it runs on, what a role needs before it changes
+    anything, so that a re-run of the role on a rack of slow boards asks once
+    instead of once per fact, package and service.
+  - The release comes from C(/etc/os-release); the architecture from
+    C(dpkg --print-architecture), which is the userland's (a 32-bit Raspberry
+    Pi OS on a 64-bit kernel says V(armhf) where C(uname) says V(aarch64)).
+options:
+  packages:
+    description:
+      - Debian packages whose installed version to report (Debian package
+        names). A package not installed is reported as null.
+    type: list
+    elements: str
+    default: []
+  services:
+    description:
+      - systemd units whose state to report (unit names, V(.service) optional).
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - pirack.cluster.read_only
+"""
+
+EXAMPLES = r"""
+- name: Read what the engine role needs
+  pirack.cluster.board_info:
+    packages: [docker.io, python3-docker]
+    services: [docker]
+  register: board
+
+- name: Install the engine only where it is missing
+  ansible.builtin.apt:
+    name: [docker.io, python3-docker]
+  when: board.packages.values() | select('none') | list | length > 0
+"""
+
+RETURN = r"""
+os:
+  description: The release, from /etc/os-release.
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: V(ID), such as V(debian), V(ubuntu) or V(raspbian).
+      type: str
+    id_like:
+      description: V(ID_LIKE) as a list (empty on Debian itself).
+      type: list
+      elements: str
+    version_codename:
+      description: V(VERSION_CODENAME), such as V(bookworm).
+      type: str
+  sample: {id: debian, id_like: [], version_codename: bookworm}
+architecture:
+  description: Debian's name for the userland's architecture.
+  returned: success
+  type: str
+  sample: arm64
+packages:
+  description: Each package of O(packages) with its installed version, or null.
+  returned: success
+  type: dict
+  sample: {docker.io: "20.10.24+dfsg1-1+deb12u1", python3-docker: null}
+services:
+  description: Each unit of O(services), as systemctl states it.
+  returned: success
+  type: dict
+  contains:
+    active:
+      description: C(systemctl is-active), such as V(active), V(inactive) or V(failed).
+      type: str
+    enabled:
+      description: C(systemctl is-enabled), such as V(enabled), V(disabled) or V(not-found).
+      type: str
+  sample: {docker: {active: active, enabled: enabled}}
+memory_mb:
+  description: The board's memory (MemTotal of /proc/meminfo) in MiB.
+  returned: success
+  type: int
+  sample: 921
+apt_lists:
+  description: How many package lists apt has under /var/lib/apt/lists (0 on an image that deleted them).
+  returned: success
+  type: int
+  sample: 12
+"""
+
+import glob  # noqa: E402
+from typing import Any  # noqa: E402
+
+from ansible_collections.pirack.cluster.plugins.module_utils.board import (  # noqa: E402
+    DPKG_FORMAT,
+    PACKAGE_NAME,
+    UNIT_NAME,
+    meminfo_mb,
+    names_problems,
+    parse_dpkg_query,
+    parse_os_release,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
+
+
+def systemctl_state(module: Any, verb: str, unit: str) -> str:
+    """``systemctl is-active`` or ``is-enabled`` of a unit, as the word it prints."""
+    _rc, out, err = module.run_command(["systemctl", verb, unit])
+    return (out.strip() or err.strip() or "unknown").splitlines()[0]
+
+
+def main() -> None:
+    """Entry point: read, never change."""
+    module = build_module(
+        {
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "services": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    packages, services = module.params["packages"], module.params["services"]
+    problems = (names_problems("packages", packages, PACKAGE_NAME, "a Debian package name")
+                + names_problems("services", services, UNIT_NAME, "a systemd unit name"))
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+    try:
+        with open("/etc/os-release", encoding="utf-8") as handle:
+            release = parse_os_release(handle.read())
+    except OSError as exc:
+        module.fail_json(msg=f"cannot read /etc/os-release: {exc.strerror}")
+    rc, arch, err = module.run_command(["dpkg", "--print-architecture"])
+    if rc != 0:
+        module.fail_json(msg=f"dpkg --print-architecture failed: {(err or arch).strip()}")
+    installed: dict[str, Any] = {}
+    if packages:
+        # Exit status 1 only means some package is unknown to dpkg: its line is missing.
+        _rc, out, _err = module.run_command(["dpkg-query", "-W", "-f", DPKG_FORMAT, *packages])
+        installed = parse_dpkg_query(out, packages)
+    states = {unit: {"active": systemctl_state(module, "is-active", unit),
+                     "enabled": systemctl_state(module, "is-enabled", unit)} for unit in services}
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            memory_mb = meminfo_mb(handle.read())
+    except OSError as exc:
+        module.fail_json(msg=f"cannot read /proc/meminfo: {exc.strerror}")
+    module.exit_json(changed=False, os=release, architecture=arch.strip(), packages=installed,
+                     services=states, memory_mb=memory_mb,
+                     apt_lists=len(glob.glob("/var/lib/apt/lists/*_Packages*")))
+
+
+if __name__ == "__main__":
+    main()
