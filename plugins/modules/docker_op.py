@@ -163,6 +163,17 @@ options:
         takes them, for example V(ENTRYPOINT ["/bin/busybox"]).
     type: list
     elements: str
+  each:
+    description:
+      - Run the operation once per entry, in order, over one connection: what
+        a loop does, without a round trip to the board per item. Each entry
+        sets some of O(name), O(image), O(target), O(command), O(env), O(src),
+        O(dest), O(dockerfile) and O(build_args) over the task's own.
+      - The answers are in RV(results), in the order of the entries, as a
+        loop's would be; the task changed when one of them did. The first
+        entry that fails stops the rest.
+    type: list
+    elements: dict
 """
 
 EXAMPLES = r"""
@@ -209,6 +220,14 @@ EXAMPLES = r"""
     image: 10.99.0.10:5000/pirack/coinminer-rng:latest
   register: pushed
 
+- name: Push two images in one call (pushed.results[0].digest is the first's)
+  pirack.cluster.docker_op:
+    op: push
+    each:
+      - image: 10.99.0.10:5000/pirack/coinminer-rng:latest
+      - image: 10.99.0.10:5000/pirack/coinminer-hasher:latest
+  register: pushed
+
 - name: Free space on an SD card
   pirack.cluster.docker_op:
     op: prune
@@ -216,6 +235,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description: With O(each), each entry's answer (the keys below), in the order of the entries.
+  returned: when O(each) is given
+  type: list
+  elements: dict
+  sample: [{op: push, image: "10.99.0.10:5000/pirack/coinminer-rng:latest", changed: false, digest: "sha256:9f2c..."}]
 op:
   description: The operation that ran.
   returned: always
@@ -328,7 +353,9 @@ reclaimed_mb:
 """
 
 import shlex  # noqa: E402
+from typing import Any  # noqa: E402
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
     docker_argument_spec,
     exit_with_engine_result,
@@ -374,10 +401,16 @@ def argument_spec() -> dict:
         build_args={"type": "dict"},
         username={"type": "str"},
         password={"type": "str", "no_log": True},
+        each={"type": "list", "elements": "dict"},
     )
 
 
-# Which options each operation cannot do without; Ansible reports the names.
+# The options an entry of ``each`` may set over the task's.
+ENTRY_OPTIONS = ("name", "image", "target", "command", "env", "src", "dest", "dockerfile", "build_args")
+
+
+# Which options each operation cannot do without (checked per entry of
+# ``each`` too, so not by Ansible's required_if).
 REQUIRED_IF = [
     ("op", "pull", ["image"]),
     ("op", "run", ["image"]),
@@ -453,16 +486,71 @@ def normalize_params(params: dict) -> dict:
     return out
 
 
+def missing_options(params: dict, where: str = "") -> None:
+    """Raise naming the first option ``params['op']`` cannot do without."""
+    for _key, op, needed in REQUIRED_IF:
+        if params.get("op") == op:
+            for option in needed:
+                if params.get(option) is None:
+                    raise OperationError(f"{where}{option}: op={op} needs it")
+
+
+def expand_each(params: dict) -> list[dict]:
+    """The option sets to run: the task's alone, or one per entry of ``each``
+    with the entry's options over the task's. Each is checked (types, then
+    what the op needs, then ``normalize_params``) before anything runs."""
+    entries = params.get("each")
+    if entries is None:
+        missing_options(params)
+        return [normalize_params(params)]
+    if not entries:
+        raise OperationError("each: give at least one entry, or leave each out")
+    spec = argument_spec()
+    validator = ArgumentSpecValidator({name: spec[name] for name in ENTRY_OPTIONS})
+    runs = []
+    for index, entry in enumerate(entries):
+        where = f"each[{index}]."
+        unknown = sorted(str(key) for key in entry if key not in ENTRY_OPTIONS)
+        if unknown:
+            raise OperationError(f"{where}{unknown[0]}: an entry sets only {', '.join(ENTRY_OPTIONS)}")
+        checked = validator.validate(entry)
+        if checked.error_messages:
+            raise OperationError(f"{where[:-1]}: {checked.error_messages[0]}")
+        merged = dict(params, **{k: v for k, v in checked.validated_parameters.items() if k in entry})
+        missing_options(merged, where)
+        try:
+            runs.append(normalize_params(merged))
+        except OperationError as exc:
+            raise OperationError(f"{where}{exc}") from None
+    return runs
+
+
+def run_each(client: Any, runs: list[dict], check_mode: bool) -> dict:
+    """Every option set in order on one connection; the answers as a loop's ``results``."""
+    results = []
+    for index, params in enumerate(runs):
+        try:
+            results.append(run_operation(client, params, check_mode))
+        except OperationError as exc:
+            raise OperationError(f"each[{index}]: {exc}", **getattr(exc, "details", {})) from None
+    diffs = [result.pop("diff") for result in results if "diff" in result]
+    answer = {"changed": any(r.get("changed") for r in results), "results": results, "op": runs[0]["op"]}
+    return dict(answer, diff=diffs) if diffs else answer
+
+
 def main() -> None:
-    """Entry point: validate, connect, run one operation, report."""
-    module = build_module(argument_spec(), required_if=REQUIRED_IF,
-                          required_together=REQUIRED_TOGETHER, supports_check_mode=True)
+    """Entry point: validate, connect, run the operation (once per entry of each), report."""
+    module = build_module(argument_spec(), required_together=REQUIRED_TOGETHER, supports_check_mode=True)
     try:
-        params = normalize_params(module.params)
+        runs = expand_each(module.params)
     except OperationError as exc:
         module.fail_json(msg=str(exc))
-    exit_with_engine_result(module, lambda client: run_operation(client, params, module.check_mode),
-                            f"op={params['op']}", (OperationError,), own_prefix=False, op=params["op"])
+    op = module.params["op"]
+    if module.params["each"] is None:
+        exit_with_engine_result(module, lambda client: run_operation(client, runs[0], module.check_mode),
+                                f"op={op}", (OperationError,), own_prefix=False, op=op)
+    exit_with_engine_result(module, lambda client: run_each(client, runs, module.check_mode),
+                            f"op={op}", (OperationError,), own_prefix=False, op=op)
 
 
 if __name__ == "__main__":

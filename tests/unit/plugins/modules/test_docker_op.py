@@ -4,14 +4,17 @@ the operations on a real engine."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import OperationError
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import overflowing_options
 from ansible_collections.pirack.cluster.plugins.modules.docker_op import (
-    REQUIRED_IF,
+    ENTRY_OPTIONS,
     REQUIRED_TOGETHER,
     argument_spec,
+    expand_each,
     normalize_params,
 )
 from hypothesis import given, settings
@@ -68,9 +71,12 @@ ANY_VALUE = st.recursive(
 
 def _option_values() -> st.SearchStrategy:
     """For every option, often a plausible value and otherwise anything at all."""
+    entry = st.fixed_dictionaries({}, optional={name: st.text(max_size=12) | ANY_VALUE
+                                                for name in (*ENTRY_OPTIONS, "op", "tail")})
     plausible = {"op": st.sampled_from(["run", "build", "tag", "push", "logs", "load", "nope"]),
                  "command": st.text(max_size=20), "tail": st.integers(), "wait_timeout": st.integers(),
-                 "image": st.text(max_size=20), "target": st.text(max_size=20)}
+                 "image": st.text(max_size=20), "target": st.text(max_size=20),
+                 "each": st.none() | st.lists(entry, max_size=3)}
     return st.fixed_dictionaries({}, optional={
         name: (plausible.get(name, ANY_VALUE) | ANY_VALUE) for name in argument_spec()})
 
@@ -80,7 +86,7 @@ def _option_values() -> st.SearchStrategy:
 def test_validation_raises_only_the_modules_own_error(raw: dict) -> None:
     """Ansible's type checks, then ours: a value is accepted or refused with
     an OperationError; nothing else may escape (it would be a traceback)."""
-    validator = ArgumentSpecValidator(argument_spec(), required_if=REQUIRED_IF, required_together=REQUIRED_TOGETHER)
+    validator = ArgumentSpecValidator(argument_spec(), required_together=REQUIRED_TOGETHER)
     try:
         checked = validator.validate(raw)
     except ArithmeticError:
@@ -91,9 +97,41 @@ def test_validation_raises_only_the_modules_own_error(raw: dict) -> None:
     if checked.error_messages:
         return
     try:
-        normalize_params(checked.validated_parameters)
+        expand_each(checked.validated_parameters)
     except OperationError as exc:
-        assert str(exc).split(":")[0].split()[0] in argument_spec(), str(exc)
+        # "<option>: ...", or "each[<i>].<option>: ..." / "each[<i>]: ..." for an entry.
+        named = re.sub(r"^each\[\d+\]\.?", "", str(exc).split(":")[0].split()[0]) or "each"
+        assert named in argument_spec(), str(exc)
+
+
+def test_each_runs_the_entries_over_the_tasks_options() -> None:
+    runs = expand_each({"op": "build", "src": "/s", "network": "host", "each": [
+        {"image": "r:5000/a:latest", "dockerfile": "a/Dockerfile", "build_args": {"N": 1}},
+        {"image": "r:5000/b:latest", "dockerfile": "b/Dockerfile"}]})
+    assert [(r["image"], r["dockerfile"], r["src"], r["network"]) for r in runs] == [
+        ("r:5000/a:latest", "a/Dockerfile", "/s", "host"), ("r:5000/b:latest", "b/Dockerfile", "/s", "host")]
+    assert runs[0]["build_args"] == {"N": "1"}
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"op": "push", "each": []}, "each: give at least one entry"),
+    ({"op": "push", "each": [{"image": "a:1"}, {"tail": 3}]}, "each[1].tail: an entry sets only name, image"),
+    ({"op": "push", "each": [{"image": "a:1"}, {"name": "x"}]}, "each[1].image: op=push needs it"),
+    ({"op": "build", "src": "/s", "each": [{"image": "a:1", "build_args": 5}]}, "each[0]: "),
+    ({"op": "tag", "image": "a:1", "each": [{"target": "r:5000/:v1"}]}, "each[0].target: image reference"),
+])
+def test_a_bad_entry_is_one_line_naming_it(params: dict, message: str) -> None:
+    with pytest.raises(OperationError) as err:
+        expand_each(dict({"each": None}, **params))
+    assert str(err.value).startswith(message), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_each_fails_before_any_engine_is_reached(module_runner) -> None:
+    result = module_runner("docker_op", {"op": "push", "each": [{"image": "a:1"}, {"nope": 1}],
+                                         "docker_host": NO_ENGINE})
+    assert result["failed"]
+    assert result["msg"] == "each[1].nope: an entry sets only " + ", ".join(ENTRY_OPTIONS)
 
 
 @pytest.mark.parametrize(("args", "missing"), [
