@@ -127,7 +127,9 @@ paths:
   sample: [/etc/docker/daemon.json]
 """
 
+import grp  # noqa: E402
 import os  # noqa: E402
+import pwd  # noqa: E402
 import tempfile  # noqa: E402
 from typing import Any, Iterator, Optional  # noqa: E402
 
@@ -165,13 +167,38 @@ def set_attributes(module: Any, path: str, entry: dict[str, Any], changed: bool)
     return module.set_mode_if_different(path, entry["mode"], changed)
 
 
-def ensure_directory(module: Any, entry: dict[str, Any], planned: set[str]) -> bool:
+def refusal(directories: list[dict[str, Any]], files: list[dict[str, Any]]) -> Optional[str]:
+    """Why the call cannot be carried out, found before anything is touched
+    (so a refused call changes nothing), or None."""
+    planned: set[str] = set()
+    for entry in directories:
+        missing = os.path.normpath(entry["path"])
+        while missing != "/" and not os.path.isdir(missing):  # it and the parents makedirs would make
+            if os.path.lexists(missing):
+                return f"{missing} exists and is not a directory: remove it or choose another path"
+            planned.add(missing)
+            missing = os.path.dirname(missing)
+    for entry in files:
+        path = os.path.normpath(entry["path"])
+        parent = os.path.dirname(path)
+        if not os.path.isdir(parent) and parent not in planned:
+            return f"files: the directory of {entry['path']} does not exist; list {parent} in directories"
+        if os.path.isdir(path) or path in planned:
+            return f"{entry['path']} is a directory, not a file: remove it or choose another path"
+    for kind, entries in (("directories", directories), ("files", files)):
+        for index, entry in enumerate(entries):
+            for key, lookup in (("owner", pwd.getpwnam), ("group", grp.getgrnam)):
+                try:
+                    lookup(entry[key])
+                except KeyError:
+                    return f"{kind}[{index}].{key}: no {'user' if key == 'owner' else 'group'} {entry[key]!r} here"
+    return None
+
+
+def ensure_directory(module: Any, entry: dict[str, Any]) -> bool:
     """Make one directory (and parents) and fix its attributes; True when it changed."""
     path = entry["path"]
-    if os.path.lexists(path) and not os.path.isdir(path):
-        module.fail_json(msg=f"{path} exists and is not a directory: remove it or choose another path")
     if not os.path.isdir(path):
-        planned.add(os.path.normpath(path))
         if module.check_mode:
             return True
         try:
@@ -187,8 +214,6 @@ def read_text(module: Any, path: str) -> Optional[str]:
     """The file's text, or None when there is no file."""
     if not os.path.lexists(path):
         return None
-    if os.path.isdir(path):
-        module.fail_json(msg=f"{path} is a directory, not a file: remove it or choose another path")
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()
@@ -208,20 +233,22 @@ def write_text(module: Any, path: str, text: str) -> None:
     module.atomic_move(temp, path)
 
 
-def ensure_file(module: Any, entry: dict[str, Any], planned: set[str], diffs: list[dict[str, str]]) -> bool:
+def new_text(module: Any, entry: dict[str, Any]) -> tuple[Optional[str], str]:
+    """The file's text now (None: no file) and the text it should hold."""
+    before = read_text(module, entry["path"])
+    if entry["json_merge"] is None:
+        return before, entry["content"]
+    try:
+        return before, merged_json_text(before, entry["json_merge"], entry["path"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    raise AssertionError("fail_json returned")
+
+
+def ensure_file(module: Any, entry: dict[str, Any], before: Optional[str], after: str,
+                diffs: list[dict[str, str]]) -> bool:
     """Write one file when its content differs and fix its attributes; True when it changed."""
     path = entry["path"]
-    parent = os.path.dirname(os.path.normpath(path))
-    if not os.path.isdir(parent) and parent not in planned:
-        module.fail_json(msg=f"files: the directory of {path} does not exist; list {parent} in directories")
-    before = read_text(module, path)
-    if entry["json_merge"] is not None:
-        try:
-            after = merged_json_text(before, entry["json_merge"], path)
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
-    else:
-        after = entry["content"]
     if before == after:
         return set_attributes(module, path, entry, False)
     if entry["secret"]:
@@ -262,10 +289,14 @@ def main() -> None:
                 for i, entry in enumerate(entries) for p in entry_problems(kind, i, entry)]
     if problems:
         module.fail_json(msg="; ".join(problems))
-    planned: set[str] = set()
-    paths = [entry["path"] for entry in directories if ensure_directory(module, entry, planned)]
+    why = refusal(directories, files)
+    if why:
+        module.fail_json(msg=why)
+    texts = [new_text(module, entry) for entry in files]  # a file that cannot be merged fails here, first
+    paths = [entry["path"] for entry in directories if ensure_directory(module, entry)]
     diffs: list[dict[str, str]] = []
-    paths += [entry["path"] for entry in files if ensure_file(module, entry, planned, diffs)]
+    paths += [entry["path"] for entry, (before, after) in zip(files, texts)
+              if ensure_file(module, entry, before, after, diffs)]
     module.exit_json(changed=bool(paths), paths=paths, diff=diffs)
 
 
