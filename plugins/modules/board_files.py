@@ -9,12 +9,14 @@ DOCUMENTATION = r"""
 module: board_files
 short_description: Write several small files and directories on a board in one call
 version_added: 0.1.0
+author:
+  - pirack.cluster contributors (@pirack)
 description:
   - Makes the directories of O(directories), then writes the files of
     O(files), each with its owner, group and mode, on the board it runs on.
     A file is written only when its content differs, atomically (a temporary
     file in the same directory, then a rename).
-  - One call for what would be a task per file: on a rack of slow boards a
+  - One call for what would be a task per file. On a rack of slow boards a
     re-run that changes nothing costs one round trip per board, not one per file.
   - A file's content is either given whole (O(files[].content)) or merged into
     the JSON object the file holds (O(files[].json_merge)), keeping what other

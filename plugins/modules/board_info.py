@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: board_info
 short_description: A Debian board's release, architecture, memory, packages and services in one call
 version_added: 0.1.0
+author:
+  - pirack.cluster contributors (@pirack)
 description:
   - Reads, on the board it runs on, what a role needs before it changes
     anything, so that a re-run of the role on a rack of slow boards asks once

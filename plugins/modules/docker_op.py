@@ -165,7 +165,7 @@ options:
     elements: str
   each:
     description:
-      - Run the operation once per entry, in order, over one connection: what
+      - Run the operation once per entry, in order, over one connection. It is what
         a loop does, without a round trip to the board per item. Each entry
         sets some of O(name), O(image), O(target), O(command), O(env), O(src),
         O(dest), O(dockerfile) and O(build_args) over the task's own.

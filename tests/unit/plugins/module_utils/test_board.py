@@ -84,8 +84,9 @@ def test_a_file_that_is_not_an_object_is_refused_naming_it(before: str, message:
     ({"path": "/etc/../x"}, ["files[0].path must be an absolute path other than /, got '/etc/../x'"]),
     ({"path": "/x", "mode": "u+rw"}, ["files[0].mode must be an octal mode such as '0644', got 'u+rw'"]),
     ({"path": "/x", "mode": "0999"}, ["files[0].mode must be an octal mode such as '0644', got '0999'"]),
-    ({"path": "/x", "owner": "a:b", "group": ""}, ["files[0].owner must be a user or group name, got 'a:b'",
-                                                    "files[0].group must be a user or group name, got ''"]),
+    ({"path": "/x", "owner": "a:b", "group": ""}, [
+        "files[0].owner must be a user or group name, got 'a:b'",
+        "files[0].group must be a user or group name, got ''"]),
 ])
 def test_entry_problems(entry: dict, problems: list[str]) -> None:
     assert entry_problems("files", 0, entry) == problems

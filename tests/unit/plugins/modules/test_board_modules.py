@@ -128,9 +128,10 @@ def test_board_files_needs_the_folder_of_a_file(module_runner, tmp_path: Path) -
 
 
 # Any JSON-ish value Ansible could hand the module for an option.
-ANY = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-                   lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                                 max_size=3), max_leaves=6)
+ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6)
 
 
 def mostly(valid: st.SearchStrategy) -> st.SearchStrategy:
