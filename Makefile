@@ -21,7 +21,7 @@ RACK_INVENTORY := inventories/local/hosts.yml
 # out: the e2e test runs the same pipeline and its failover test.
 SCENARIOS    ?= default docker k3s app monitoring
 
-.PHONY: help venv engine images test-packages rack rack-down test lint sanity unit integration molecule e2e faults lifecycle clean
+.PHONY: help venv runtime engine images test-packages rack rack-down test lint sanity unit integration molecule e2e faults lifecycle clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -38,6 +38,20 @@ $(BIN)/.stamp: requirements.txt requirements-test.txt
 	ln -sfn ../../.. $@
 
 venv: $(BIN)/.stamp .collections/ansible_collections/pirack/cluster ## create the virtualenv with every requirement
+
+# What `make rack` needs and no more: requirements.txt, and the collections
+# galaxy.yml depends on taken from the `ansible` wheel (not the whole
+# package, which the tests need). A venv that `make venv` made has it all.
+$(BIN)/.runtime-stamp: requirements.txt requirements-test.txt galaxy.yml
+	@echo "==> virtualenv $(VENV) (runtime requirements only)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	if [ ! -e $(BIN)/.stamp ]; then
+	  $(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	  $(BIN)/python scripts/runtime-collections.py $(BIN)/python .collections
+	fi
+	touch $@
+
+runtime: $(BIN)/.runtime-stamp .collections/ansible_collections/pirack/cluster ## the virtualenv make rack needs (runtime requirements only)
 
 # A controller for a real rack, without the test toolchain: requirements.txt
 # in $(CONTROLLER_VENV), then the collection built from this checkout and
@@ -81,14 +95,19 @@ images: engine ## build (or reuse) the simulated Pi host image
 
 # Each stage is timed (scripts/stage.sh; site.yml's plays by the
 # pirack.cluster.stages callback) and the durations are printed at the end.
+# The venv is made beside the images (pip downloads while docker builds).
 STAGES_FILE := build/rack-stages.txt
 rack: ## bring up the simulated rack and run site.yml on it, then print each stage's duration
-	mkdir -p build && rm -f $(STAGES_FILE)
+	mkdir -p build
 	export PIRACK_STAGES_FILE=$(CURDIR)/$(STAGES_FILE)
+	bash scripts/stage.sh --start
 	bash scripts/stage.sh "engine" bash scripts/ensure-engine.sh
+	bash scripts/stage.sh "venv (beside the images)" $(MAKE) --no-print-directory runtime > build/rack-venv.log 2>&1 &
+	venv=$$!
 	bash scripts/stage.sh "base image" bash scripts/base-image.sh
-	bash scripts/stage.sh "venv" $(MAKE) --no-print-directory venv
 	bash scripts/stage.sh "Pi image" $(PI_IMAGE_BUILD)
+	wait $$venv || { cat build/rack-venv.log; exit 1; }
+	cat build/rack-venv.log
 	bash scripts/stage.sh "rack up" \
 	  ansible-playbook playbooks/rack_up.yml -e sim_rack_inventory=$(CURDIR)/$(RACK_INVENTORY) $(RACK_ARGS)
 	ANSIBLE_CALLBACKS_ENABLED=pirack.cluster.stages ansible-playbook site.yml -i $(RACK_INVENTORY) $(RACK_ARGS)
@@ -96,7 +115,7 @@ rack: ## bring up the simulated rack and run site.yml on it, then print each sta
 	echo
 	echo "The simulated rack is up. Tear it down with: make rack-down"
 
-rack-down: venv ## remove the simulated rack (containers, volumes, network)
+rack-down: runtime ## remove the simulated rack (containers, volumes, network)
 	ansible-playbook playbooks/rack_down.yml $(RACK_ARGS)
 
 lint: venv ## ruff and ansible-lint (production profile)

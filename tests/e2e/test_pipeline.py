@@ -171,7 +171,7 @@ def test_secrets_never_show(rack):
     coinminer_log = newest_log("coinminer")
     assert "ESTABLISH SSH CONNECTION" in registry_log
     assert "TASK [pirack.cluster.registry : Write a bcrypt hash of the password]" in registry_log
-    assert "TASK [pirack.cluster.registry : Log the engine in to every master's registry]" in registry_log
+    assert "TASK [pirack.cluster.docker_engine : Trust the registries' CAs and log in to them]" in registry_log
     assert set(changed_hosts(registry)) == {"e2e-c1-master", "e2e-c1-worker1", "e2e-c1-worker2"}, recap(registry)
     assert "TASK [pirack.cluster.coinminer : Apply the app spec]" in coinminer_log
     assert not leaks(registry_log, secrets) and not leaks(coinminer_log, secrets)

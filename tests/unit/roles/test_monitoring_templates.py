@@ -142,4 +142,4 @@ def test_a_wrong_monitoring_enabled_is_named(tmp_path: Path, value: str) -> None
     rc, out = run_role(tmp_path, "-e", f"monitoring_enabled={value}")
     assert rc != 0
     assert f'monitoring_enabled: expected true, false or auto, got "{value}"' in out
-    assert "Read the master's memory" not in out
+    assert "Read the board's memory, packages and services" not in out
