@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Put the collections galaxy.yml depends on into .collections/, from the
 `ansible` wheel requirements-test.txt pins, without installing that package.
 
@@ -6,7 +5,7 @@
 ansible.posix). Galaxy is not reachable everywhere, and the `ansible` PyPI
 package that bundles them unpacks some 470 MB of collections into the venv;
 taking only the two from its wheel is seconds instead of a minute.
-  runtime-collections.py <python of the venv> <collections dir>
+  python3 scripts/runtime-collections.py <python of the venv> <collections dir>
 """
 
 from __future__ import annotations
