@@ -46,7 +46,7 @@ EXAMPLES = r"""
 - name: Install the engine only where it is missing
   ansible.builtin.apt:
     name: [docker.io, python3-docker]
-  when: board.packages.values() | select('none') | list | length > 0
+  when: board.missing | length > 0
 """
 
 RETURN = r"""
@@ -88,6 +88,20 @@ services:
       description: C(systemctl is-enabled), such as V(enabled), V(disabled) or V(not-found).
       type: str
   sample: {docker: {active: active, enabled: enabled}}
+missing:
+  description: The packages of O(packages) that are not installed, in the order given (what apt has to install).
+  returned: success
+  type: list
+  elements: str
+  sample: [python3-docker]
+down:
+  description:
+    - The units of O(services) that are not both active and enabled, in the
+      order given (what a role that runs them at boot has to start).
+  returned: success
+  type: list
+  elements: str
+  sample: []
 memory_mb:
   description: The board's memory (MemTotal of /proc/meminfo) in MiB.
   returned: success
@@ -113,6 +127,9 @@ from ansible_collections.pirack.cluster.plugins.module_utils.board import (  # n
     parse_os_release,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
+
+# A unit that runs now and at boot, as systemctl states it.
+UP = {"active": "active", "enabled": "enabled"}
 
 
 def systemctl_state(module: Any, verb: str, unit: str) -> str:
@@ -156,7 +173,9 @@ def main() -> None:
     except OSError as exc:
         module.fail_json(msg=f"cannot read /proc/meminfo: {exc.strerror}")
     module.exit_json(changed=False, os=release, architecture=arch.strip(), packages=installed,
-                     services=states, memory_mb=memory_mb,
+                     missing=[name for name in packages if installed.get(name) is None],
+                     services=states, down=[unit for unit in services if states[unit] != UP],
+                     memory_mb=memory_mb,
                      apt_lists=len(glob.glob("/var/lib/apt/lists/*_Packages*")))
 
 

@@ -546,11 +546,13 @@ def main() -> None:
     except OperationError as exc:
         module.fail_json(msg=str(exc))
     op = module.params["op"]
-    if module.params["each"] is None:
-        exit_with_engine_result(module, lambda client: run_operation(client, runs[0], module.check_mode),
-                                f"op={op}", (OperationError,), own_prefix=False, op=op)
-    exit_with_engine_result(module, lambda client: run_each(client, runs, module.check_mode),
-                            f"op={op}", (OperationError,), own_prefix=False, op=op)
+
+    def work(client: Any) -> dict:
+        if module.params["each"] is None:
+            return run_operation(client, runs[0], module.check_mode)
+        return run_each(client, runs, module.check_mode)
+
+    exit_with_engine_result(module, work, f"op={op}", (OperationError,), own_prefix=False, op=op)
 
 
 if __name__ == "__main__":

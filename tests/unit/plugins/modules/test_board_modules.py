@@ -30,6 +30,8 @@ def test_board_info_reads_this_machine(module_runner) -> None:
     assert answer["architecture"] and " " not in answer["architecture"]
     assert answer["packages"]["python3"] and answer["packages"]["pirack-no-such-package"] is None
     assert answer["services"]["pirack-no-such-unit"]["active"] != "active"
+    assert answer["missing"] == ["pirack-no-such-package"]
+    assert answer["down"] == ["pirack-no-such-unit"]
     assert answer["memory_mb"] > 0 and answer["apt_lists"] >= 0
 
 
@@ -183,4 +185,7 @@ def test_board_info_any_options_answer_or_fail_in_one_line(args: dict) -> None:
         assert answer["msg"] and "\n" not in answer["msg"], answer
         assert "Traceback" not in answer.get("module_stderr", ""), answer
     else:
-        assert set(answer["packages"]) == set(args.get("packages") or [])
+        # As Ansible converted them (a scalar becomes a one-item list).
+        asked = answer["invocation"]["module_args"]["packages"]
+        assert set(answer["packages"]) == set(asked)
+        assert answer["missing"] == [name for name in asked if answer["packages"][name] is None]
