@@ -23,6 +23,7 @@ from typing import Any, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
+    DEFAULT_PARALLELISM,
     SECRETS_DIR,
     SECRETS_VOLUME,
     AppError,
@@ -80,6 +81,53 @@ def _expressions(placement: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
+def rolls(service: dict[str, Any]) -> bool:
+    """Whether a replicated service's Deployment replaces pods a few at a
+    time. A volume is a ReadWriteOnce claim: the old pod must let go of it
+    before the new one can mount it, and so must a host port; those
+    Deployments are recreated, and the spec's parallelism has no say."""
+    return not service["volumes"] and not any(p["published"] for p in service["ports"])
+
+
+def rolling_update(kind: str, parallelism: int) -> dict[str, Any]:
+    """The spec's update parallelism as a workload's ``rollingUpdate``.
+
+    A Deployment starts that many new pods before it stops old ones (Swarm's
+    start-first, so the service never runs short); a DaemonSet has one pod
+    per node and replaces that many nodes' pods at once. 0 is all at once.
+    """
+    count: Any = parallelism or "100%"
+    if kind == "Deployment":
+        return {"maxSurge": count, "maxUnavailable": 0}
+    return {"maxUnavailable": count}
+
+
+def read_parallelism(kind: str, strategy: dict[str, Any]) -> Any:
+    """The parallelism ``rolling_update`` rendered into ``strategy``; the
+    live block itself when it is not one of ours (it then differs from
+    every model, and the next apply puts the spec's in place)."""
+    if strategy.get("type") == "Recreate" and kind == "Deployment":
+        return DEFAULT_PARALLELISM
+    rolling = strategy.get("rollingUpdate") or {}
+    count = rolling.get("maxSurge" if kind == "Deployment" else "maxUnavailable")
+    parallelism = 0 if count == "100%" else count
+    if isinstance(parallelism, int) and not isinstance(parallelism, bool) and parallelism >= 0:
+        ours = rolling_update(kind, parallelism)
+        # The API server adds maxSurge 0 to a DaemonSet's block.
+        seen = {key: value for key, value in rolling.items() if key in ours or value not in (0, "0%")}
+        if seen == ours:
+            return parallelism
+    return rolling
+
+
+def desired_view(service: dict[str, Any]) -> dict[str, Any]:
+    """What ``read_service`` returns once ``service`` is deployed: a
+    recreated Deployment keeps no parallelism."""
+    if service["mode"] == "global" or rolls(service):
+        return service
+    return dict(service, update={"parallelism": DEFAULT_PARALLELISM})
+
+
 def render_workload(app: str, namespace: str, name: str, service: dict[str, Any]) -> dict[str, Any]:
     """The Deployment or DaemonSet of one normalized service."""
     container: dict[str, Any] = {
@@ -122,15 +170,17 @@ def render_workload(app: str, namespace: str, name: str, service: dict[str, Any]
         template["metadata"]["annotations"] = {
             SECRETS_ANNOTATION: ",".join(f"{n}={d}" for n, d in service["secrets"].items())}
     spec: dict[str, Any] = {"selector": {"matchLabels": selector(app, name)}, "template": template}
+    parallelism = service["update"]["parallelism"]
     if service["mode"] == "global":
         kind = "DaemonSet"
+        spec["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling_update(kind, parallelism)}
     else:
         kind = "Deployment"
         spec["replicas"] = service["replicas"]
-        # A volume is a ReadWriteOnce claim: the old pod must let go of it
-        # before the new one can mount it, and so must a host port.
-        rolling = not service["volumes"] and not any(p["published"] for p in service["ports"])
-        spec["strategy"] = {"type": "RollingUpdate" if rolling else "Recreate"}
+        if rolls(service):
+            spec["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling_update(kind, parallelism)}
+        else:
+            spec["strategy"] = {"type": "Recreate"}
     return {"apiVersion": "apps/v1", "kind": kind,
             "metadata": {"name": name, "namespace": namespace, "labels": labels(app, name)},
             "spec": spec}
@@ -239,8 +289,10 @@ def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
     view["image"] = container.get("image")
     if workload.get("kind") == "DaemonSet":
         view["mode"] = "global"
+        view["update"]["parallelism"] = read_parallelism("DaemonSet", spec.get("updateStrategy") or {})
     else:
         view["replicas"] = spec.get("replicas", 1)
+        view["update"]["parallelism"] = read_parallelism("Deployment", spec.get("strategy") or {})
     exposed = {(p.get("targetPort"), _protocol(p))
                for p in ((service or {}).get("spec") or {}).get("ports") or []
                if p.get("port") == p.get("targetPort")}
@@ -375,6 +427,9 @@ class K8sDriver(Driver):
             return {"running": 0, "desired": 0, "problems": ["no Deployment or DaemonSet"]}
         status = rollout_status(live["workload"])
         return {"running": status["available"], "desired": status["expected"], "problems": status["conditions"]}
+
+    def desired(self, service: dict[str, Any]) -> dict[str, Any]:
+        return desired_view(service)
 
     def view(self, app: str, live: dict[str, Any]) -> Optional[dict[str, Any]]:
         """None when the workload is missing: the service is created again."""

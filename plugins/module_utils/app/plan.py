@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Optional
 
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import DEFAULT_PARALLELISM, AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for
 
 
@@ -30,7 +30,8 @@ def empty_service() -> dict[str, Any]:
             "command": None, "args": None,
             "resources": {"limits": {"cpus": None, "memory": None},
                           "requests": {"cpus": None, "memory": None}},
-            "placement": {}, "volumes": [], "allow_from": None, "secrets": {}}
+            "placement": {}, "volumes": [], "allow_from": None, "secrets": {},
+            "update": {"parallelism": DEFAULT_PARALLELISM}}
 
 
 def removal_order(removals: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -68,11 +68,14 @@ _DIGEST = re.compile(r"[a-z0-9]+([+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
 APP_FIELDS = ("name", "network", "services")
 NETWORK_FIELDS = ("encrypted",)
 SERVICE_FIELDS = ("image", "mode", "replicas", "ports", "env", "command", "args",
-                  "resources", "placement", "volumes", "allow_from", "secrets")
+                  "resources", "placement", "volumes", "allow_from", "secrets", "update")
 PORT_FIELDS = ("port", "published", "protocol")
 RESOURCE_FIELDS = ("limits", "requests")
 QUANTITY_FIELDS = ("cpus", "memory")
 VOLUME_FIELDS = ("name", "path", "size")
+UPDATE_FIELDS = ("parallelism",)
+# Tasks (pods) a rolling update replaces at once; 0 is all at once.
+DEFAULT_PARALLELISM = 1
 
 
 class AppError(Exception):
@@ -428,6 +431,14 @@ def _image(check: _Checker, where: str, value: Any) -> Optional[str]:
     return image
 
 
+def _update(check: _Checker, where: str, value: Any) -> dict[str, Any]:
+    """How a rolling update proceeds: ``parallelism`` tasks at a time (0: all at once)."""
+    raw = check.mapping(where, value if value is not None else {}, UPDATE_FIELDS)
+    parallelism = check.integer(f"{where}.parallelism", raw.get("parallelism", DEFAULT_PARALLELISM),
+                                0, MAX_REPLICAS)
+    return {"parallelism": parallelism}
+
+
 def _service(check: _Checker, where: str, value: Any) -> dict[str, Any]:
     raw = check.mapping(where, value, SERVICE_FIELDS)
     mode = check.choice(f"{where}.mode", raw.get("mode", "replicated"), MODES)
@@ -455,6 +466,7 @@ def _service(check: _Checker, where: str, value: Any) -> dict[str, Any]:
         "volumes": _volumes(check, f"{where}.volumes", raw.get("volumes")),
         "allow_from": _allow_from(check, f"{where}.allow_from", raw.get("allow_from")),
         "secrets": _secret_names(check, f"{where}.secrets", raw.get("secrets")),
+        "update": _update(check, f"{where}.update", raw.get("update")),
     }
     # A volume is one disk on one node (a Kubernetes ReadWriteOnce claim, a
     # local Swarm volume): two tasks writing it would corrupt it.

@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
+    DEFAULT_PARALLELISM,
     AppError,
     format_size,
     parse_size,
@@ -127,7 +128,8 @@ def render_service(app: str, name: str, service: dict[str, Any]) -> dict[str, An
             "Networks": [{"Target": network_name(app), "Aliases": [name]}],
         },
         "Mode": mode,
-        "UpdateConfig": {"Parallelism": 1, "Order": update_order(service), "FailureAction": "pause"},
+        "UpdateConfig": {"Parallelism": service["update"]["parallelism"], "Order": update_order(service),
+                         "FailureAction": "pause"},
         "EndpointSpec": {
             "Mode": "dnsrr",
             "Ports": [{"Protocol": p["protocol"], "TargetPort": p["port"],
@@ -176,6 +178,7 @@ def read_service(app: str, spec: dict[str, Any]) -> dict[str, Any]:
             label = key.strip()[len("node.labels."):]
             view["placement"][_PLACEMENT_OF_LABEL.get(label, label)] = value.strip()
     view["placement"] = dict(sorted(view["placement"].items()))
+    view["update"]["parallelism"] = (spec.get("UpdateConfig") or {}).get("Parallelism", DEFAULT_PARALLELISM)
     prefix = volume_name(app, "")
     view["volumes"] = [{"name": m["Source"][len(prefix):] if m.get("Source", "").startswith(prefix)
                         else m.get("Source"), "path": m.get("Target"), "size": None}
@@ -281,12 +284,12 @@ class SwarmDriver(Driver):
 
     def view(self, app: str, live: dict[str, Any]) -> dict[str, Any]:
         """The live service as the planner compares it; an update the engine
-        stopped (paused, rolled back) shows as ``update``, so the next run
-        sends the spec again and the rollout resumes."""
+        stopped (paused, rolled back) shows as ``update.stopped``, so the
+        next run sends the spec again and the rollout resumes."""
         view = read_service(app, live["Spec"])
         state = (live.get("UpdateStatus") or {}).get("State")
         if state in FAILED_UPDATE_STATES:
-            view["update"] = state
+            view["update"] = dict(view["update"], stopped=state)
         return view
 
     def desired(self, service: dict[str, Any]) -> dict[str, Any]:

@@ -99,6 +99,8 @@ def test_rng_renders_to_a_daemonset_with_limits_and_env() -> None:
     rng = app_k8s.render_workload("coinminer", NS, "rng", coinminer()["services"]["rng"])
     assert rng["kind"] == "DaemonSet"
     assert "replicas" not in rng["spec"] and "strategy" not in rng["spec"]
+    # The shipped spec rolls every board's rng at once.
+    assert rng["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "100%"}}
     container = rng["spec"]["template"]["spec"]["containers"][0]
     assert container["env"] == [{"name": "DELAY", "value": "0.1"}]
     assert container["resources"] == {"limits": {"cpu": "500m", "memory": "64Mi"}}
@@ -114,7 +116,38 @@ def test_webui_publishes_a_host_port_and_worker_scales_with_rolling_updates() ->
     assert webui["spec"]["strategy"] == {"type": "Recreate"}
     worker = app_k8s.render_workload("coinminer", NS, "worker", model["services"]["worker"])
     assert worker["spec"]["replicas"] == 8
-    assert worker["spec"]["strategy"] == {"type": "RollingUpdate"}
+    assert worker["spec"]["strategy"] == {"type": "RollingUpdate",
+                                          "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+@pytest.mark.parametrize(("kind", "parallelism", "rendered"), [
+    ("Deployment", 1, {"maxSurge": 1, "maxUnavailable": 0}),
+    ("Deployment", 0, {"maxSurge": "100%", "maxUnavailable": 0}),
+    ("DaemonSet", 2, {"maxUnavailable": 2}),
+    ("DaemonSet", 0, {"maxUnavailable": "100%"}),
+])
+def test_update_parallelism_renders_to_a_rolling_update_and_reads_back(kind: str, parallelism: int,
+                                                                        rendered: dict) -> None:
+    assert app_k8s.rolling_update(kind, parallelism) == rendered
+    strategy = {"type": "RollingUpdate", "rollingUpdate": rendered}
+    assert app_k8s.read_parallelism(kind, strategy) == parallelism
+    if kind == "DaemonSet":
+        # The API server's own maxSurge: 0 is not a difference.
+        strategy["rollingUpdate"] = dict(rendered, maxSurge=0)
+        assert app_k8s.read_parallelism(kind, strategy) == parallelism
+
+
+def test_a_rolling_update_that_is_not_ours_reads_as_a_difference() -> None:
+    """A Deployment made before the field existed has the API's 25 % / 25 %:
+    it reads as itself, so the next apply puts the spec's parallelism in."""
+    foreign = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    assert app_k8s.read_parallelism("Deployment", foreign) == foreign["rollingUpdate"]
+    surge_and_gap = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}}
+    assert app_k8s.read_parallelism("Deployment", surge_and_gap) == {"maxSurge": 1, "maxUnavailable": 1}
+    # A recreated Deployment has no parallelism to read; its desired view has the default.
+    redis = coinminer(overrides={"redis": {"update": {"parallelism": 4}}})["services"]["redis"]
+    assert app_k8s.read_parallelism("Deployment", {"type": "Recreate"}) == 1
+    assert app_k8s.desired_view(redis)["update"] == {"parallelism": 1}
 
 
 def test_placement_keys_map_to_the_k3s_node_labels() -> None:

@@ -94,8 +94,10 @@ def test_the_schemas_do_refuse_a_bad_object() -> None:
 
 @pytest.mark.parametrize("overrides", [{}, {"worker": {"replicas": 8}},
                                        {"rng": {"mode": "replicated", "replicas": 1}},
-                                       {"redis": {"allow_from": ["worker", "webui"]}, "rng": {"allow_from": []}}],
-                         ids=["as-shipped", "scaled", "one-rng", "network-policies"])
+                                       {"redis": {"allow_from": ["worker", "webui"]}, "rng": {"allow_from": []}},
+                                       {"worker": {"update": {"parallelism": 0}},
+                                        "rng": {"update": {"parallelism": 2}}}],
+                         ids=["as-shipped", "scaled", "one-rng", "network-policies", "update-parallelism"])
 def test_the_coinminer_renders_to_objects_the_api_accepts(overrides: dict) -> None:
     model = normalize(coinminer_spec(), overrides, image_tag="v2", registry="10.99.0.10:5000",
                       secrets=COINMINER_SECRETS)

@@ -33,7 +33,7 @@ def test_minimal_service_gets_every_field_with_its_default() -> None:
         "image": "pirack/web:1", "mode": "replicated", "replicas": 1, "ports": [], "env": {},
         "command": None, "args": None,
         "resources": {"limits": {"cpus": None, "memory": None}, "requests": {"cpus": None, "memory": None}},
-        "placement": {}, "volumes": [], "allow_from": None, "secrets": {}}}}
+        "placement": {}, "volumes": [], "allow_from": None, "secrets": {}, "update": {"parallelism": 1}}}}
 
 
 def test_shipped_coinminer_spec_is_valid_and_says_what_the_issue_asks() -> None:
@@ -93,6 +93,10 @@ def test_shipped_coinminer_spec_is_valid_and_says_what_the_issue_asks() -> None:
      "services.web.volumes: a service with volumes runs at most one task"),
     (with_service(allow_from="web"), "services.web.allow_from: expected a list of service names"),
     (with_service(allow_from=["db"]), "services.web.allow_from: 'db' is not a service of the app"),
+    (with_service(update={"parallelism": -1}), "services.web.update.parallelism: expected an integer >= 0, got -1"),
+    (with_service(update={"parallelism": "all"}), "services.web.update.parallelism: expected an integer >= 0"),
+    (with_service(update={"delay": 5}), "services.web.update.delay: unknown field; expected one of: parallelism"),
+    (with_service(update=2), "services.web.update: expected a mapping, got 2 (integer)"),
     ({**MINIMAL, "network": {"encrypted": "yes"}}, "network.encrypted: expected true or false, got 'yes'"),
     ({**MINIMAL, "network": {"mtu": 1400}}, "network.mtu: unknown field; expected one of: encrypted"),
 ])
@@ -150,6 +154,12 @@ def test_allow_from_none_is_everyone_and_empty_is_no_one() -> None:
     assert web["allow_from"] == ["web"]
     assert normalize(with_service(allow_from=[]))["services"]["web"]["allow_from"] == []
     assert normalize({**MINIMAL, "network": {"encrypted": True}})["network"] == {"encrypted": True}
+
+
+def test_update_parallelism_defaults_to_one_task_at_a_time_and_zero_is_all() -> None:
+    assert normalize(MINIMAL)["services"]["web"]["update"] == {"parallelism": 1}
+    assert normalize(with_service(update={"parallelism": 0}))["services"]["web"]["update"] == {"parallelism": 0}
+    assert normalize(with_service(update={"parallelism": "3"}))["services"]["web"]["update"] == {"parallelism": 3}
 
 
 def test_empty_command_means_the_images_own() -> None:

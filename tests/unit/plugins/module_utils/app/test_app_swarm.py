@@ -83,6 +83,21 @@ def test_global_service_renders_field_by_field() -> None:
     assert spec["EndpointSpec"] == {"Mode": "dnsrr", "Ports": []}
 
 
+def test_update_parallelism_renders_and_reads_back() -> None:
+    for parallelism in (0, 1, 3):
+        service = normalize(copy.deepcopy(SPEC), {"echo": {"update": {"parallelism": parallelism}}})["services"]["echo"]
+        rendered = app_swarm.render_service("apptest", "echo", service)
+        assert rendered["UpdateConfig"]["Parallelism"] == parallelism
+        assert app_swarm.read_service("apptest", rendered)["update"] == {"parallelism": parallelism}
+    # A live service at another parallelism is an update, nothing else differs.
+    live = app_swarm.render_service("apptest", "echo", model()["services"]["echo"])
+    live["UpdateConfig"]["Parallelism"] = 0
+    m = {"name": "apptest", "services": {"echo": model()["services"]["echo"]}}
+    actions = swarm_plan(m, {"echo": {"Spec": live}}, "present")
+    assert [(a["action"], a["before"]["update"], a["after"]["update"]) for a in actions] == [
+        ("update", {"parallelism": 0}, {"parallelism": 1})]
+
+
 def test_every_rendered_service_reads_back_as_its_desired_view() -> None:
     m = model()
     for name, service in m["services"].items():

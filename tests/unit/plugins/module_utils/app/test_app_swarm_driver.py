@@ -237,7 +237,7 @@ def test_an_update_the_engine_stopped_is_sent_again(state: str) -> None:
     app.client.api.calls.clear()
     result = app.apply(model, "present", wait=False, timeout=0)
     assert [(a["service"], a["action"]) for a in result["actions"]] == [("web", "update")]
-    assert result["actions"][0]["before"]["update"] == state
+    assert result["actions"][0]["before"]["update"] == {"parallelism": 1, "stopped": state}
     assert app.client.api.calls == [("update_service", "demo_web")]
     del app.client.api.services_by_name["demo_web"]["UpdateStatus"]
     assert app.apply(model, "present", wait=False, timeout=0) == {"actions": [], "changed": False}
