@@ -26,6 +26,11 @@ def counter_rate(samples: Sequence[Sample], warmup: float = 0.0) -> float:
     about once a second, so any two samples are quantised by a whole batch;
     a slope over every sample averages that out. The bench's stack is fresh
     and never restarted mid-measurement, so the counter only grows.
+
+    The collection has the same estimator (``steady_rate`` in
+    plugins/module_utils/bench/stats.py, which also splices counter resets
+    out); this copy stays because the coin-miner ships and is tested on its
+    own, with Debian's Python and nothing of the collection installed.
     """
     if not samples:
         raise ValueError("no samples")

@@ -101,7 +101,7 @@ removed:
   type: int
 """
 
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_density import (  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.density import (  # noqa: E402
     DensityError,
     check_params,
     ramp,

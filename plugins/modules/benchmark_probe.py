@@ -127,12 +127,12 @@ latency_summary:
   type: dict
 """
 
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_probe import (  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.probe import (  # noqa: E402
     ProbeError,
     check_params,
     record,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import (  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.stats import (  # noqa: E402
     latency_summary,
     steady_state,
 )

@@ -134,12 +134,12 @@ import os  # noqa: E402
 import traceback  # noqa: E402
 
 from ansible.module_utils.basic import missing_required_lib  # noqa: E402
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_report import (  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.report import (  # noqa: E402
     changed_files,
     commit,
     write_report,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_results import (  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.results import (  # noqa: E402
     ReportError,
     check_expect,
 )

@@ -5,7 +5,7 @@ request latencies, the way the course did it with `watch` and `httping`.
 
 Runs on the host that can reach the services (the cluster's master), so the
 numbers do not include the controller's SSH link. Only records; the
-statistics are in bench_stats so they can be recomputed from the raw samples.
+statistics are in stats.py so they can be recomputed from the raw samples.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""bench_stats on recorded coin-miner samples and sysbench output."""
+"""bench/stats.py on recorded coin-miner samples and sysbench output."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import (
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.stats import (
     knee,
     latency_summary,
     median,
@@ -22,7 +22,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import 
     windowed_rates,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bench" / "local-run"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "bench" / "local-run"
 
 
 def recorded(mode: str, workers: int) -> dict:

@@ -1,6 +1,7 @@
-"""bench_report on recorded result folders: numbers, verdict, files, plots,
-comparison, expected figures, all-or-none writes; and property tests that
-random raw files only ever raise the report's own error."""
+"""The benchmark report (bench/report.py and the modules it renders with)
+on recorded result folders: numbers, verdict, files, plots, comparison,
+expected figures, all-or-none writes; and property tests that random raw
+files only ever raise the report's own error."""
 
 from __future__ import annotations
 
@@ -11,12 +12,22 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils import bench_report, bench_results
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_results import ReportError
+from ansible_collections.pirack.cluster.plugins.module_utils.bench import (
+    document,
+    html_page,
+    markdown,
+    report,
+    results,
+    tables,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.bench import (
+    summary as bench_summary,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.results import ReportError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bench"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "bench"
 LOCAL_RUN = FIXTURES / "local-run"
 NATIVE_CPU = json.loads((LOCAL_RUN / "overhead.json").read_text())["hosts"]["devvm-run1"]["cpu"]["native"]
 CPU_LINE = "    events per second:  1861.87"
@@ -67,7 +78,7 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def test_summary_of_the_recorded_run(run_dir: Path) -> None:
-    summary = bench_report.summarise(bench_report.load(str(run_dir)))
+    summary = bench_summary.summarise(results.load(str(run_dir)))
     series = summary["sweep"]["series"]
     faithful = series["local faithful rng=single"]
     assert [r["workers"] for r in faithful["scaling"]] == [1, 2, 4, 8]
@@ -89,12 +100,12 @@ def test_summary_of_the_recorded_run(run_dir: Path) -> None:
 
 
 def test_pairs_give_the_median_ratio_and_flag_a_wide_spread() -> None:
-    data = {"run": bench_results.check_run({"hosts": {"b1": board_facts(), "b2": board_facts()}}),
-            "overhead": bench_results.check_overhead({
+    data = {"run": results.check_run({"hosts": {"b1": board_facts(), "b2": board_facts()}}),
+            "overhead": results.check_overhead({
                 "settings": {"pairs": 3, "one_at_a_time": True},
                 "hosts": {"b1": {"cpu": abab([(1000, 990), (1000, 1000), (1000, 1080)])},
                           "b2": {"cpu": abab([(1000, 1000), (1010, 1000), (990, 1000)])}}})}
-    summary = bench_report.summarise(data)
+    summary = bench_summary.summarise(data)
     rows = {r["host"]: r for r in summary["overhead"]}
     assert rows["b1"]["ratio"] == pytest.approx(1.0)
     assert (rows["b1"]["ratio_min"], rows["b1"]["ratio_max"]) == pytest.approx((0.99, 1.08))
@@ -110,10 +121,10 @@ def _cpu_verdict(pairs: List[tuple], snapshots: List[str], one_at_a_time: bool =
                  **facts: Any) -> str:
     record = {"pairs": [{"native": sysbench_cpu(n), "container": sysbench_cpu(c),
                          "snapshots": snapshots} for n, c in pairs]}
-    data = {"run": bench_results.check_run({"hosts": {"b1": board_facts(**facts)}}),
-            "overhead": bench_results.check_overhead({
+    data = {"run": results.check_run({"hosts": {"b1": board_facts(**facts)}}),
+            "overhead": results.check_overhead({
                 "settings": {"one_at_a_time": one_at_a_time}, "hosts": {"b1": {"cpu": record}}})}
-    return bench_report.summarise(data)["overhead_verdict"]
+    return bench_summary.summarise(data)["overhead_verdict"]
 
 
 def test_verdict_names_the_causes_it_can_see() -> None:
@@ -141,19 +152,19 @@ def test_verdict_names_the_causes_it_can_see() -> None:
 
 
 def test_snapshot_parsing_keeps_what_it_can_read() -> None:
-    seen = bench_report.parse_snapshot(snapshot(1.5, 7, pi="0x4") + "garbage\n/x/cpu.stat:nr_throttled z\n")
+    seen = bench_summary.parse_snapshot(snapshot(1.5, 7, pi="0x4") + "garbage\n/x/cpu.stat:nr_throttled z\n")
     assert seen == {"loadavg": 1.5, "nr_throttled": 7.0, "throttled_ms": 14.0, "pi_throttled": 4.0}
-    v2 = bench_report.parse_snapshot("/sys/fs/cgroup/cpu.stat:throttled_usec 2500\n")
+    v2 = bench_summary.parse_snapshot("/sys/fs/cgroup/cpu.stat:throttled_usec 2500\n")
     assert v2["throttled_ms"] == 2.5 and v2["loadavg"] is None
     # A counter that went backwards (the board restarted) is no throttling.
-    context = bench_report.pair_context([snapshot(1, 50), snapshot(1, 3), snapshot(1, 4)])
+    context = bench_summary.pair_context([snapshot(1, 50), snapshot(1, 3), snapshot(1, 4)])
     assert context["throttled_native"] is None and context["throttled_container"] == 1
 
 
 def test_report_files_are_complete_and_self_contained(run_dir: Path) -> None:
     pytest.importorskip("matplotlib", reason="matplotlib draws the plots (requirements.txt)")
     before = sorted(os.listdir(run_dir))
-    summary, files = bench_report.write_report(str(run_dir))
+    summary, files = report.write_report(str(run_dir))
     assert sorted(os.listdir(run_dir)) == before  # rendering writes nothing
     assert {"report.md", "report.html", "sweep.csv", "overhead.csv", "summary.json"} <= set(files)
     markdown = files["report.md"].decode()
@@ -169,20 +180,20 @@ def test_report_files_are_complete_and_self_contained(run_dir: Path) -> None:
     rows = files["sweep.csv"].decode().splitlines()
     assert rows[0].startswith("cluster,mode,rng_layout,workers") and len(rows) == 9
     assert json.loads(files["summary.json"])["headline"] == summary["headline"]
-    bench_report.commit(str(run_dir), files, bench_report.changed_files(str(run_dir), files))
-    assert bench_report.changed_files(str(run_dir), files) == []  # the same run twice: no change
+    report.commit(str(run_dir), files, report.changed_files(str(run_dir), files))
+    assert report.changed_files(str(run_dir), files) == []  # the same run twice: no change
     assert not [n for n in os.listdir(run_dir) if n.startswith(".")]  # no temporary files left
 
 
 def test_report_without_plots_or_optional_steps(tmp_path: Path) -> None:
     shutil.copy(LOCAL_RUN / "run.json", tmp_path)
     shutil.copy(LOCAL_RUN / "overhead.json", tmp_path)
-    summary, files = bench_report.write_report(str(tmp_path), draw=False)
+    summary, files = report.write_report(str(tmp_path), draw=False)
     assert "sweep" not in summary and "sweep.csv" not in files
     markdown = files["report.md"].decode()
     assert "Container vs native" in markdown and "![" not in markdown
     with pytest.raises(ReportError, match="not a folder"):
-        bench_report.load(str(tmp_path / "nothing"))
+        results.load(str(tmp_path / "nothing"))
 
 
 def test_comparison_of_two_folders_in_one_table(run_dir: Path, tmp_path: Path) -> None:
@@ -192,7 +203,7 @@ def test_comparison_of_two_folders_in_one_table(run_dir: Path, tmp_path: Path) -
     for point in sweep["points"]:  # the same run with every counter doubled
         point["samples"] = [[t, 2 * v] for t, v in point["samples"]]
     (other / "sweep.json").write_text(json.dumps(sweep))
-    summary, files = bench_report.write_report(str(other), compare_to=str(run_dir), draw=False)
+    summary, files = report.write_report(str(other), compare_to=str(run_dir), draw=False)
     rows = {r["what"]: r for r in summary["comparison"]}
     one = rows["hashes/s faithful rng=single workers=1"]
     assert one["b_over_a"] == pytest.approx(2.0, rel=0.01)
@@ -208,7 +219,7 @@ def test_density_curve_table_and_plot(tmp_path: Path) -> None:
                                                        "stopped_by": "memory floor (98 MiB available)",
                                                        "mem_available_mb": 98.0}}})
     pytest.importorskip("matplotlib", reason="matplotlib draws the plots (requirements.txt)")
-    summary, files = bench_report.write_report(str(folder))
+    summary, files = report.write_report(str(folder))
     (row,) = summary["density"]
     assert row["mb_per_container"] == pytest.approx(4.5) and row["start_p50_ms"] == pytest.approx(310.5)
     markdown = files["report.md"].decode()
@@ -222,12 +233,12 @@ def test_density_curve_table_and_plot(tmp_path: Path) -> None:
 def test_a_slower_coin_miner_is_named_with_its_number(run_dir: Path) -> None:
     # The recorded local run mined 5 hashes/s per worker (0.1 s delays, no
     # network): far above the rack's 3.2-3.4, so the check must trip.
-    expect = bench_results.check_expect([
+    expect = results.check_expect([
         {"mode": "faithful", "max_workers": 8, "per_worker": [3.2, 3.4]},
         {"mode": "faithful", "workers": 8, "rate": [30, None]},
         {"mode": "faithful", "rng_layout": "per-node", "per_worker": [3.2, 3.4]},
     ])
-    summary, files = bench_report.write_report(str(run_dir), draw=False, expect=expect)
+    summary, files = report.write_report(str(run_dir), draw=False, expect=expect)
     per_worker, floor, absent = summary["expectations"]
     assert per_worker["ok"] is False and per_worker["measured"] == pytest.approx(5.0, rel=0.05)
     assert per_worker["message"].startswith("local faithful ≤ 8 workers: 4.90 hashes/s per worker")
@@ -239,8 +250,8 @@ def test_a_slower_coin_miner_is_named_with_its_number(run_dir: Path) -> None:
 
 
 def test_rate_bounds_report_the_worst_point(run_dir: Path) -> None:
-    expect = bench_results.check_expect([{"mode": "max-speed", "rate": [None, 100]}])
-    summary, _ = bench_report.write_report(str(run_dir), draw=False, expect=expect)
+    expect = results.check_expect([{"mode": "max-speed", "rate": [None, 100]}])
+    summary, _ = report.write_report(str(run_dir), draw=False, expect=expect)
     (result,) = summary["expectations"]
     fast = summary["sweep"]["series"]["local max-speed rng=single"]["rows"]
     assert result["ok"] is False
@@ -258,7 +269,7 @@ def test_rate_bounds_report_the_worst_point(run_dir: Path) -> None:
 ])
 def test_bad_expectations_are_named(expect: Any, where: str) -> None:
     with pytest.raises(ReportError) as caught:
-        bench_results.check_expect(expect)
+        results.check_expect(expect)
     assert str(caught.value).startswith(where)
 
 
@@ -282,28 +293,28 @@ def test_bad_expectations_are_named(expect: Any, where: str) -> None:
 def test_bad_raw_files_are_one_line_naming_file_and_field(tmp_path: Path, files: dict,
                                                           message: str) -> None:
     with pytest.raises(ReportError) as caught:
-        bench_report.write_report(str(write_folder(tmp_path, **files)), draw=False)
+        report.write_report(str(write_folder(tmp_path, **files)), draw=False)
     assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
 
 
 def test_undecodable_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_bytes(b"{\"started\": \"\xff\"}")
     with pytest.raises(ReportError, match=r"^run.json: not UTF-8"):
-        bench_report.load(str(tmp_path))
+        results.load(str(tmp_path))
     (tmp_path / "run.json").write_text("[" * 100000)
     with pytest.raises(ReportError, match=r"^run.json: "):
-        bench_report.load(str(tmp_path))
+        results.load(str(tmp_path))
     (tmp_path / "run.json").write_text("{\"n\": " + "9" * 5000 + "}")
     with pytest.raises(ReportError, match=r"^run.json: not valid JSON"):
-        bench_report.load(str(tmp_path))
+        results.load(str(tmp_path))
 
 
 def test_a_directory_in_the_way_refuses_before_writing(run_dir: Path) -> None:
     (run_dir / "report.html").write_text("the earlier report")
     (run_dir / "report.md").mkdir()
-    _, files = bench_report.write_report(str(run_dir), draw=False)
+    _, files = report.write_report(str(run_dir), draw=False)
     with pytest.raises(ReportError, match=r"^report.md: .* is not a regular file; nothing was written"):
-        bench_report.changed_files(str(run_dir), files)
+        report.changed_files(str(run_dir), files)
     assert (run_dir / "report.html").read_text() == "the earlier report"
 
 
@@ -312,7 +323,7 @@ def test_a_failure_half_way_puts_every_file_back(run_dir: Path) -> None:
     (run_dir / "report.md").mkdir()  # changed_files would refuse; commit must still recover
     files = {"report.html": b"new", "report.md": b"new", "sweep.csv": b"new"}
     with pytest.raises(ReportError, match="nothing was replaced"):
-        bench_report.commit(str(run_dir), files, ["report.html", "sweep.csv", "report.md"])
+        report.commit(str(run_dir), files, ["report.html", "sweep.csv", "report.md"])
     assert (run_dir / "report.html").read_text() == "the earlier report"
     assert not (run_dir / "sweep.csv").exists() and (run_dir / "report.md").is_dir()
     assert not [n for n in os.listdir(run_dir) if n.startswith(".")]
@@ -401,18 +412,18 @@ def _summarise_or_refuse(raw: dict, expect: Any) -> Dict[str, Any] | None:
     """The module's path without files: check, summarise, render. Returns
     the summary, or None when the checks refused the input (one line)."""
     try:
-        data = bench_results.check(raw)
-        checked_expect = bench_results.check_expect(expect)
+        data = results.check(raw)
+        checked_expect = results.check_expect(expect)
     except ReportError as exc:
         assert "\n" not in str(exc) and ": " in str(exc)
         return None
-    summary = bench_report.summarise(data)
-    summary["expectations"] = bench_report.expectations(summary, checked_expect)
-    doc = bench_report.blocks(summary, {})
-    doc[2:2] = bench_report.expectation_blocks(summary["expectations"])
-    assert bench_report.to_markdown(doc).startswith("# pirack benchmark")
-    assert bench_report.to_html(doc, {}).startswith("<!DOCTYPE html>")
-    bench_report.csv_files(summary)
+    summary = bench_summary.summarise(data)
+    summary["expectations"] = bench_summary.expectations(summary, checked_expect)
+    doc = document.blocks(summary, {})
+    doc[2:2] = document.expectation_blocks(summary["expectations"])
+    assert markdown.to_markdown(doc).startswith("# pirack benchmark")
+    assert html_page.to_html(doc, {}).startswith("<!DOCTYPE html>")
+    tables.csv_files(summary)
     json.dumps(summary, default=str)
     return summary
 

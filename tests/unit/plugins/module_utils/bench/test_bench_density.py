@@ -1,4 +1,4 @@
-"""bench_density's decisions: options, /proc/meminfo, when the ramp stops,
+"""bench/density.py's decisions: options, /proc/meminfo, when the ramp stops,
 the servers' command; a property test that options only raise DensityError.
 (The ramp itself runs against a real engine in tests/integration.)"""
 
@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_density import (
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.density import (
     DensityError,
     check_params,
     meminfo,

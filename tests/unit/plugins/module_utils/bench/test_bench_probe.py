@@ -1,4 +1,4 @@
-"""bench_probe against a real local HTTP server that counts like the webui,
+"""bench/probe.py against a real local HTTP server that counts like the webui,
 and its option checks against random options."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_probe import (
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.probe import (
     MAX_BODY_BYTES,
     Endpoint,
     ProbeError,
     check_params,
     record,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.bench_stats import steady_state
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.stats import steady_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
