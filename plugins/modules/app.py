@@ -106,6 +106,8 @@ options:
       - Wait until every created or updated service runs its new definition on all
         the tasks or pods it should (on Swarm, also until the network can be removed
         when O(state=absent)).
+      - A board the orchestrator reports down (Swarm node C(down), Kubernetes node
+        C(NotReady)) is not waited for; see RV(boards_down).
       - A failed rollout fails the module with the reason the orchestrator gives
         (image not found, no node matches the placement, ...).
     type: bool
@@ -179,6 +181,15 @@ actions:
   elements: dict
   sample:
     - {service: worker, action: update}
+boards_down:
+  description:
+    - Boards the orchestrator reports down (Swarm node C(down), Kubernetes node C(NotReady)) that a
+      global service of the rollout belongs on, each with those services; also a warning.
+    - Their tasks do not hold the rollout back; they start when the board is back.
+  returned: always
+  type: dict
+  sample:
+    rack1-worker3: [rng]
 diff:
   description: The changed services before and after, in the normalized spec form.
   returned: when diff mode is on
@@ -277,10 +288,13 @@ def main() -> None:
     except AppError as exc:
         module.fail_json(msg=str(exc), errors=exc.errors, actions=[])
     actions = result["actions"]
+    for board, services in result["down"].items():
+        module.warn(f"{board} is down: {', '.join(services)} will start there when it is back")
     module.exit_json(
         changed=result["changed"],
         app=model,
         actions=[{"service": a["service"], "action": a["action"]} for a in actions],
+        boards_down=result["down"],
         diff=diff_of(actions),
     )
 

@@ -37,6 +37,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     api_error_text,
     k8s_client,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import node_name, readiness_problems
 
 MANAGER = "pirack.cluster"
 LABEL_NAME = "app.kubernetes.io/name"
@@ -82,37 +83,40 @@ def _expressions(placement: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def rolls(service: dict[str, Any]) -> bool:
-    """Whether a replicated service's Deployment replaces pods a few at a
-    time. A volume is a ReadWriteOnce claim: the old pod must let go of it
-    before the new one can mount it, and so must a host port; those
+    """Whether a service's new pods can start before its old ones stop.
+    A volume is a ReadWriteOnce claim: the old pod must let go of it
+    before the new one can mount it, and so must a host port; such
     Deployments are recreated, and the spec's parallelism has no say."""
     return not service["volumes"] and not any(p["published"] for p in service["ports"])
 
 
-def rolling_update(kind: str, parallelism: int) -> dict[str, Any]:
-    """The spec's update parallelism as a workload's ``rollingUpdate``.
+def rolling_update(parallelism: int, surge: bool) -> dict[str, Any]:
+    """The spec's update parallelism as a workload's ``rollingUpdate``. 0 is all at once.
 
-    A Deployment starts that many new pods before it stops old ones (Swarm's
-    start-first, so the service never runs short); a DaemonSet has one pod
-    per node and replaces that many nodes' pods at once. 0 is all at once.
+    With ``surge`` that many new pods start before old ones stop (Swarm's
+    start-first, so the service never runs short): every rolling Deployment,
+    and a DaemonSet whose pods hold no host port and no volume. A DaemonSet
+    that must stop first replaces that many nodes' pods at once; its update
+    waits for each node that went down with an old pod on it, while the
+    surge path goes past such nodes (kubernetes#117204).
     """
     count: Any = parallelism or "100%"
-    if kind == "Deployment":
+    if surge:
         return {"maxSurge": count, "maxUnavailable": 0}
     return {"maxUnavailable": count}
 
 
-def read_parallelism(kind: str, strategy: dict[str, Any]) -> Any:
+def read_parallelism(kind: str, strategy: dict[str, Any], surge: bool = True) -> Any:
     """The parallelism ``rolling_update`` rendered into ``strategy``; the
     live block itself when it is not one of ours (it then differs from
     every model, and the next apply puts the spec's in place)."""
     if strategy.get("type") == "Recreate" and kind == "Deployment":
         return DEFAULT_PARALLELISM
     rolling = strategy.get("rollingUpdate") or {}
-    count = rolling.get("maxSurge" if kind == "Deployment" else "maxUnavailable")
+    count = rolling.get("maxSurge" if surge else "maxUnavailable")
     parallelism = 0 if count == "100%" else count
     if isinstance(parallelism, int) and not isinstance(parallelism, bool) and parallelism >= 0:
-        ours = rolling_update(kind, parallelism)
+        ours = rolling_update(parallelism, surge)
         # The API server adds maxSurge 0 to a DaemonSet's block.
         seen = {key: value for key, value in rolling.items() if key in ours or value not in (0, "0%")}
         if seen == ours:
@@ -173,12 +177,13 @@ def render_workload(app: str, namespace: str, name: str, service: dict[str, Any]
     parallelism = service["update"]["parallelism"]
     if service["mode"] == "global":
         kind = "DaemonSet"
-        spec["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling_update(kind, parallelism)}
+        spec["updateStrategy"] = {"type": "RollingUpdate",
+                                  "rollingUpdate": rolling_update(parallelism, rolls(service))}
     else:
         kind = "Deployment"
         spec["replicas"] = service["replicas"]
         if rolls(service):
-            spec["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling_update(kind, parallelism)}
+            spec["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling_update(parallelism, True)}
         else:
             spec["strategy"] = {"type": "Recreate"}
     return {"apiVersion": "apps/v1", "kind": kind,
@@ -289,7 +294,6 @@ def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
     view["image"] = container.get("image")
     if workload.get("kind") == "DaemonSet":
         view["mode"] = "global"
-        view["update"]["parallelism"] = read_parallelism("DaemonSet", spec.get("updateStrategy") or {})
     else:
         view["replicas"] = spec.get("replicas", 1)
         view["update"]["parallelism"] = read_parallelism("Deployment", spec.get("strategy") or {})
@@ -324,14 +328,41 @@ def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
                    .get("requests") or {}).get("storage")
         view["volumes"].append({"name": claim_name, "path": mount.get("mountPath"),
                                 "size": format_size(parse_size(storage)) if storage else None})
+    if view["mode"] == "global":
+        view["update"]["parallelism"] = read_parallelism("DaemonSet", spec.get("updateStrategy") or {},
+                                                         rolls(view))
     return view
+
+
+def runs_there(node: dict[str, Any], placement: dict[str, str]) -> bool:
+    """Whether a node's labels satisfy a service's placement (``_expressions``)."""
+    node_labels = (node.get("metadata") or {}).get("labels") or {}
+    for key, value in placement.items():
+        if key == "role":
+            if (node_labels.get(CONTROL_PLANE) == "true") != (value == "master"):
+                return False
+        elif node_labels.get(NODE_LABELS.get(key, key)) != value:
+            return False
+    return True
+
+
+def boards_down(nodes: list[dict[str, Any]], placement: dict[str, str]) -> list[str]:
+    """Names of the nodes that are not Ready and that a DaemonSet with
+    ``placement`` belongs on: its pods start there when they are back."""
+    names = [node_name(n) for n in nodes if node_name(n) and runs_there(n, placement)]
+    return sorted(readiness_problems(nodes, names))
 
 
 def rollout_status(workload: dict[str, Any]) -> dict[str, Any]:
     """Where a Deployment's or DaemonSet's rollout stands, from its status.
 
     Done means the controller saw the newest spec and every wanted pod runs
-    it and is available; no pod of an older spec is left over.
+    it and is available; no pod of an older spec is left over. A node that
+    stops answering is not waited for: the node controller marks it NotReady
+    and taints it ``node.kubernetes.io/unreachable:NoSchedule``, which a
+    DaemonSet's pods do not tolerate, so the DaemonSet controller leaves it
+    out of ``desiredNumberScheduled`` and of every count here; a
+    Deployment's pods are replaced on the nodes that are up.
     """
     meta = workload.get("metadata") or {}
     status = workload.get("status") or {}
@@ -394,6 +425,10 @@ class K8sDriver(Driver):
         method = getattr(self.apis[group], f"{verb}_namespaced_{suffix}")
         answer = method(*args, _preload_content=False, _request_timeout=self.request_timeout, **kwargs)
         return json.loads(answer.data) if answer.data else {}
+
+    def _nodes(self) -> list[dict[str, Any]]:
+        answer = self.client.list_node(_preload_content=False, _request_timeout=self.request_timeout)
+        return (json.loads(answer.data) if answer.data else {}).get("items") or []
 
     def _read(self, kind: str, name: str) -> Optional[dict[str, Any]]:
         try:
@@ -494,8 +529,9 @@ class K8sDriver(Driver):
             if secret["metadata"]["name"] not in keep:
                 self._call("delete", "Secret", secret["metadata"]["name"], self.namespace)
 
-    def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
-        """Poll until each named service's rollout is done; fail naming what blocks it."""
+    def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> dict[str, list[str]]:
+        """Poll until each named service's rollout is done; fail naming what
+        blocks it. Answer the NotReady boards each DaemonSet belongs on."""
         app = model["name"]
 
         def probe() -> tuple[bool, dict[str, Any]]:
@@ -505,7 +541,10 @@ class K8sDriver(Driver):
 
         done, state, elapsed = self.wait_for(probe, timeout)
         if done:
-            return
+            daemons = [name for name in names if model["services"][name]["mode"] == "global"]
+            nodes = self._nodes() if daemons else []
+            waiting = {name: boards_down(nodes, model["services"][name]["placement"]) for name in daemons}
+            return {name: boards for name, boards in waiting.items() if boards}
         lines = []
         for name, status in state.items():
             if status["done"]:

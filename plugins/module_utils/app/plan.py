@@ -69,14 +69,24 @@ def plan(model: dict[str, Any], live: dict[str, Optional[dict[str, Any]]], state
     return actions + removal_order(removals)
 
 
+def boards_waiting(waiting: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Board -> the services waiting for it, from a rollout's service -> boards down."""
+    boards: dict[str, list[str]] = {}
+    for service, names in sorted(waiting.items()):
+        for board in names:
+            boards.setdefault(board, []).append(service)
+    return dict(sorted(boards.items()))
+
+
 class Driver:
     """What every orchestrator driver is: built the same way, applied the same way.
 
     A driver implements ``read`` (the app's live objects by service name),
     ``view`` (one of them in the normalized shape), ``desired`` (what
     ``view`` returns once a service is deployed), ``act`` (carry out one
-    action), ``rollout`` (wait until services run their new definition) and
-    ``error_text``; ``prepare``/``finish`` handle what belongs to the whole
+    action), ``rollout`` (wait until services run their new definition on
+    every board that is up; answer service -> the boards down it waits for)
+    and ``error_text``; ``prepare``/``finish`` handle what belongs to the whole
     app rather than a service. ``secrets`` holds the values of the secrets
     the model names by digest. ``clock`` and ``sleep`` are parameters so
     waits are tested without real seconds.
@@ -101,6 +111,7 @@ class Driver:
         In check mode nothing is written; the actions are what would be done.
         """
         app = model["name"]
+        waiting: dict[str, list[str]] = {}
         try:
             changed = self.prepare(model, state, timeout)
             live = self.read(app)
@@ -109,11 +120,11 @@ class Driver:
                 for action in actions:
                     self.act(model, action, live.get(action["service"]))
                 if wait and state == "present":
-                    self.rollout(model, [a["service"] for a in actions if a["action"] != "remove"], timeout)
+                    waiting = self.rollout(model, [a["service"] for a in actions if a["action"] != "remove"], timeout)
                 self.finish(model, state, timeout if wait else 0)
         except self.errors as exc:
             raise AppError(self.error_text(exc)) from exc
-        return {"actions": actions, "changed": changed or bool(actions)}
+        return {"actions": actions, "changed": changed or bool(actions), "down": boards_waiting(waiting)}
 
     def status(self, app: str) -> dict[str, dict[str, Any]]:
         """Each live service's running and desired tasks (pods), and what is

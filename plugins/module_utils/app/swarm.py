@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Collection
 from typing import Any, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
@@ -202,53 +203,84 @@ def desired_view(service: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def _runs_there(node: dict[str, Any], placement: dict[str, str]) -> bool:
+    """Whether a global service with ``placement`` belongs on ``node``:
+    active (not drained or paused) and its labels matching."""
+    spec = node.get("Spec") or {}
+    labels = spec.get("Labels") or {}
+    return spec.get("Availability") == "active" and all(
+        labels.get(NODE_LABELS.get(k, k)) == v for k, v in placement.items())
+
+
 def eligible_nodes(nodes: list[dict[str, Any]], placement: dict[str, str]) -> int:
     """How many nodes a global service runs on: ready, active, labels matching."""
-    count = 0
-    for node in nodes:
-        spec = node.get("Spec") or {}
-        labels = spec.get("Labels") or {}
-        if (spec.get("Availability") == "active" and (node.get("Status") or {}).get("State") == "ready"
-                and all(labels.get(NODE_LABELS.get(k, k)) == v for k, v in placement.items())):
-            count += 1
-    return count
+    return sum(1 for node in nodes
+               if (node.get("Status") or {}).get("State") == "ready" and _runs_there(node, placement))
+
+
+def down_nodes(nodes: list[dict[str, Any]]) -> dict[str, str]:
+    """Node ID -> hostname of every node the swarm reports ``down``: its
+    heartbeats stopped (power, network), so no task can start there until
+    it is back."""
+    return {node["ID"]: (node.get("Description") or {}).get("Hostname") or node["ID"]
+            for node in nodes if (node.get("Status") or {}).get("State") == "down"}
+
+
+def boards_down(nodes: list[dict[str, Any]], placement: dict[str, str]) -> list[str]:
+    """Hostnames of the down nodes a global service with ``placement`` belongs
+    on: its tasks start there once they return (the swarm adds them)."""
+    down = down_nodes(nodes)
+    return sorted(down[node["ID"]] for node in nodes if node["ID"] in down and _runs_there(node, placement))
 
 
 def _task_matches(task: dict[str, Any], template: dict[str, Any]) -> bool:
-    """Whether a task was made from the service's current template (not an old one)."""
+    """Whether a task was made from the service's current template (not an
+    old one). ForceUpdate counts: a bumped one replaces every task."""
     spec = task.get("Spec") or {}
-    return all(spec.get(key) == template.get(key) for key in ("ContainerSpec", "Resources", "Placement"))
+    return (all(spec.get(key) == template.get(key) for key in ("ContainerSpec", "Resources", "Placement"))
+            and int(spec.get("ForceUpdate") or 0) == int(template.get("ForceUpdate") or 0))
 
 
-def rollout_status(live: dict[str, Any], tasks: list[dict[str, Any]], expected: int) -> dict[str, Any]:
+def rollout_status(live: dict[str, Any], tasks: list[dict[str, Any]], expected: int,
+                   down: Collection[str] = ()) -> dict[str, Any]:
     """Where one service's rollout stands, from its inspect dict and its tasks.
 
     ``done`` when exactly ``expected`` tasks of the current template run and
     no update is in flight; ``failed`` when the engine gave up on an update.
-    ``problems`` holds the latest task errors, the part of a failure a user
-    can act on ("No such image", "no suitable node").
+    Tasks on the nodes of ``down`` (IDs of nodes the swarm reports down) do
+    not count either way: they cannot run until their board returns, and the
+    swarm then starts them by itself. ``stuck`` names the tasks of the
+    current template waiting on such a node while an update is in flight:
+    the engine's updater waits for each task it starts, with no timeout.
+    ``problems`` holds the task errors of the current template, newest first
+    (older templates' failures are history, not this rollout's), the part
+    of a failure a user can act on ("No such image", "no suitable node").
     """
     template = live["Spec"].get("TaskTemplate") or {}
     update = live.get("UpdateStatus") or {}
-    want_running = [t for t in tasks if t.get("DesiredState") == "running"]
-    current = [t for t in want_running if (t.get("Status") or {}).get("State") == "running"
-               and _task_matches(t, template)]
+    mine = [t for t in tasks if _task_matches(t, template)]
+    up = [t for t in tasks if t.get("NodeID") not in down]
+    want_running = [t for t in up if t.get("DesiredState") == "running"]
+    current = [t for t in want_running
+               if (t.get("Status") or {}).get("State") == "running" and _task_matches(t, template)]
+    in_flight = update.get("State") == "updating"
     # Newest first, one line per distinct reason: ten rejected tasks with
     # "No such image" are one problem, not ten.
     reasons: dict[str, int] = {}
-    for task in sorted(tasks, key=lambda t: (t.get("Status") or {}).get("Timestamp", ""), reverse=True):
+    for task in sorted(mine, key=lambda t: (t.get("Status") or {}).get("Timestamp", ""), reverse=True):
         status = task.get("Status") or {}
         reason = status.get("Err") or status.get("Message")
-        if status.get("State") not in ("running", "shutdown") and reason:
+        if status.get("State") not in ("running", "shutdown") and reason and task.get("NodeID") not in down:
             text = f"{status.get('State')}: {reason}"
             reasons[text] = reasons.get(text, 0) + 1
     problems = [f"{text} ({count} tasks)" if count > 1 else text for text, count in reasons.items()]
-    in_flight = update.get("State") == "updating"
     return {
         "running": len(current),
         "expected": expected,
         "done": not in_flight and len(current) == expected == len(want_running),
         "failed": update.get("State") in FAILED_UPDATE_STATES,
+        "stuck": sorted(t["ID"] for t in mine if in_flight and t.get("NodeID") in down
+                        and (t.get("Status") or {}).get("State") != "running"),
         "update_message": update.get("Message"),
         "problems": problems[:3],
     }
@@ -410,34 +442,59 @@ class SwarmDriver(Driver):
 
     def service_status(self, app: str, name: str, live: dict[str, Any]) -> dict[str, Any]:
         view = read_service(app, live["Spec"])
-        expected = (eligible_nodes(self.api.nodes(), view["placement"]) if view["mode"] == "global"
-                    else view["replicas"])
-        status = rollout_status(live, self.api.tasks(filters={"service": live["ID"]}), expected)
+        nodes = self.api.nodes()
+        expected = eligible_nodes(nodes, view["placement"]) if view["mode"] == "global" else view["replicas"]
+        status = rollout_status(live, self.api.tasks(filters={"service": live["ID"]}), expected, down_nodes(nodes))
         problems = list(status["problems"])
         if status["failed"]:
             problems.insert(0, f"update {(live.get('UpdateStatus') or {}).get('State')}: {status['update_message']}")
         return {"running": status["running"], "desired": expected, "problems": problems}
 
-    def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> None:
-        """Poll until every named service runs its current template everywhere."""
+    def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> dict[str, list[str]]:
+        """Poll until every named service runs its current template on every
+        board that is up; answer the boards down each global service waits
+        for (its tasks start there when they return).
+
+        An update the engine holds for a task on a board that went down
+        mid-rollout is sent again, once per such task: the swarm then leaves
+        the down board out and finishes the others.
+        """
         app = model["name"]
         pending = list(names)
         status: dict[str, Any] = {}
+        resent: set[str] = set()
+        waiting: dict[str, list[str]] = {}
 
         def probe() -> tuple[bool, list[str]]:
             nodes = self.api.nodes() if pending else []
+            down = down_nodes(nodes)
             for name in list(pending):
                 service = model["services"][name]
                 live = self.api.inspect_service(service_name(app, name))
                 tasks = self.api.tasks(filters={"service": live["ID"]})
-                expected = (eligible_nodes(nodes, service["placement"]) if service["mode"] == "global"
-                            else service["replicas"])
-                status[name] = rollout_status(live, tasks, expected)
+                global_ = service["mode"] == "global"
+                expected = eligible_nodes(nodes, service["placement"]) if global_ else service["replicas"]
+                status[name] = rollout_status(live, tasks, expected, down)
+                waiting[name] = boards_down(nodes, service["placement"]) if global_ else []
                 if status[name]["failed"]:
                     raise AppError(failure(app, name, status[name], "the update stopped"))
+                if set(status[name]["stuck"]) - resent:
+                    resent.update(status[name]["stuck"])
+                    self._send_again(live)
                 if status[name]["done"]:
                     pending.remove(name)
             return not pending, pending
 
         if not self.wait_for(probe, timeout)[0]:
             raise AppError("; ".join(failure(app, n, status[n], f"not ready after {timeout}s") for n in pending))
+        return {name: boards for name, boards in waiting.items() if boards}
+
+    def _send_again(self, live: dict[str, Any]) -> None:
+        """Send a service its own spec unchanged: the swarm cancels the update
+        in flight and starts over on the boards that are up (a node reported
+        down is out of its reckoning); tasks already current stay."""
+        spec = live["Spec"]
+        self.api.update_service(live["ID"], live["Version"]["Index"], task_template=spec["TaskTemplate"],
+                                name=spec["Name"], labels=spec.get("Labels"), mode=spec.get("Mode"),
+                                update_config=spec.get("UpdateConfig"), endpoint_spec=spec.get("EndpointSpec"),
+                                fetch_current_spec=False)

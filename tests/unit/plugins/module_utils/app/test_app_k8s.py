@@ -99,8 +99,10 @@ def test_rng_renders_to_a_daemonset_with_limits_and_env() -> None:
     rng = app_k8s.render_workload("coinminer", NS, "rng", coinminer()["services"]["rng"])
     assert rng["kind"] == "DaemonSet"
     assert "replicas" not in rng["spec"] and "strategy" not in rng["spec"]
-    # The shipped spec rolls every board's rng at once.
-    assert rng["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "100%"}}
+    # The shipped spec rolls every board's rng at once, each new pod started
+    # before the old one stops (rng holds no port and no volume).
+    assert rng["spec"]["updateStrategy"] == {"type": "RollingUpdate",
+                                             "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": 0}}
     container = rng["spec"]["template"]["spec"]["containers"][0]
     assert container["env"] == [{"name": "DELAY", "value": "0.1"}]
     assert container["resources"] == {"limits": {"cpu": "500m", "memory": "64Mi"}}
@@ -120,21 +122,41 @@ def test_webui_publishes_a_host_port_and_worker_scales_with_rolling_updates() ->
                                           "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
 
 
-@pytest.mark.parametrize(("kind", "parallelism", "rendered"), [
-    ("Deployment", 1, {"maxSurge": 1, "maxUnavailable": 0}),
-    ("Deployment", 0, {"maxSurge": "100%", "maxUnavailable": 0}),
-    ("DaemonSet", 2, {"maxUnavailable": 2}),
-    ("DaemonSet", 0, {"maxUnavailable": "100%"}),
+@pytest.mark.parametrize(("kind", "parallelism", "surge", "rendered"), [
+    ("Deployment", 1, True, {"maxSurge": 1, "maxUnavailable": 0}),
+    ("Deployment", 0, True, {"maxSurge": "100%", "maxUnavailable": 0}),
+    ("DaemonSet", 2, True, {"maxSurge": 2, "maxUnavailable": 0}),
+    ("DaemonSet", 2, False, {"maxUnavailable": 2}),
+    ("DaemonSet", 0, False, {"maxUnavailable": "100%"}),
 ])
-def test_update_parallelism_renders_to_a_rolling_update_and_reads_back(kind: str, parallelism: int,
+def test_update_parallelism_renders_to_a_rolling_update_and_reads_back(kind: str, parallelism: int, surge: bool,
                                                                         rendered: dict) -> None:
-    assert app_k8s.rolling_update(kind, parallelism) == rendered
+    assert app_k8s.rolling_update(parallelism, surge) == rendered
     strategy = {"type": "RollingUpdate", "rollingUpdate": rendered}
-    assert app_k8s.read_parallelism(kind, strategy) == parallelism
-    if kind == "DaemonSet":
+    assert app_k8s.read_parallelism(kind, strategy, surge) == parallelism
+    # Read as the other form, it is a difference: the next apply puts this one in.
+    assert app_k8s.read_parallelism(kind, strategy, not surge) == rendered
+    if kind == "DaemonSet" and not surge:
         # The API server's own maxSurge: 0 is not a difference.
         strategy["rollingUpdate"] = dict(rendered, maxSurge=0)
-        assert app_k8s.read_parallelism(kind, strategy) == parallelism
+        assert app_k8s.read_parallelism(kind, strategy, surge) == parallelism
+
+
+def test_a_daemonset_starts_its_new_pods_first_unless_they_hold_a_host_port() -> None:
+    """The surge path is the one the DaemonSet controller takes past a node
+    that went down; a host port cannot be held twice on one node."""
+    spec = {"name": "a", "services": {
+        "agent": {"image": "i", "mode": "global"},
+        "edge": {"image": "i", "mode": "global", "ports": [{"port": 80, "published": 8080}]}}}
+    model = normalize(spec)
+    agent = app_k8s.render_workload("a", NS, "agent", model["services"]["agent"])
+    edge = app_k8s.render_workload("a", NS, "edge", model["services"]["edge"])
+    assert agent["spec"]["updateStrategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert edge["spec"]["updateStrategy"]["rollingUpdate"] == {"maxUnavailable": 1}
+    for name, workload in (("agent", agent), ("edge", edge)):
+        service = {"spec": {"ports": [{"port": 80, "targetPort": 80}, {"port": 8080, "targetPort": 8080}]}}
+        view = app_k8s.read_service(workload, service, {})
+        assert view["update"] == {"parallelism": 1}, name
 
 
 def test_a_rolling_update_that_is_not_ours_reads_as_a_difference() -> None:
@@ -237,7 +259,7 @@ def test_apply_creates_every_object_then_a_rerun_writes_nothing(api: AppApi, cor
 
     before = len(api.writes())
     again = k8s(core).apply(model, "present", wait=True, timeout=5)
-    assert again == {"actions": [], "changed": False}
+    assert again == {"actions": [], "changed": False, "down": {}}
     assert len(api.writes()) == before
 
 
@@ -309,6 +331,35 @@ def test_a_rollout_that_never_finishes_fails_with_the_kubelets_reason(api: AppAp
     assert "Available=False: MinimumReplicasUnavailable" in message
     assert 'pod worker-abc12: ImagePullBackOff: Back-off pulling image "pirack/coinminer-worker:nope"' in message
     assert "rng: 0 of 2 pods available" in message
+
+
+def test_a_notready_board_is_named_and_not_waited_for(api: AppApi, core: Any) -> None:
+    """The recorded c1-worker2 is NotReady: the DaemonSet controller counts
+    the two boards that are up (the stand-in's status), so the rollout is
+    done, and the answer names the board rng waits for. redis and webui
+    belong on the master only; a Deployment waits for no board."""
+    result = k8s(core).apply(coinminer(), "present", wait=True, timeout=5)
+    assert result["down"] == {"c1-worker2": ["rng"]}
+    assert [m for m, p, _ in api.requests if p.startswith("/api/v1/nodes")] == ["GET"]
+    # Once it is Ready again, nothing is waiting.
+    api.nodes["c1-worker2"]["status"]["conditions"] = [
+        dict(c, status="True") if c["type"] == "Ready" else c for c in api.nodes["c1-worker2"]["status"]["conditions"]]
+    again = k8s(core).apply(coinminer(image_tag="v2"), "present", wait=True, timeout=5)
+    assert again["down"] == {}
+
+
+def test_boards_down_follow_the_placement_labels() -> None:
+    nodes = [{"metadata": {"name": name, "labels": labels}, "status": {"conditions": [
+        {"type": "Ready", "status": ready}]}} for name, labels, ready in (
+        ("m", {app_k8s.CONTROL_PLANE: "true", "pirack.io/pi-model": "pi4"}, "Unknown"),
+        ("w1", {"pirack.io/pi-model": "pi3bplus"}, "Unknown"),
+        ("w2", {"pirack.io/pi-model": "pi3bplus"}, "True"),
+        ("w3", {"pirack.io/pi-model": "pi4"}, "False"))]
+    nodes.append({"metadata": {"name": "new", "labels": {}}, "status": {}})
+    assert app_k8s.boards_down(nodes, {}) == ["m", "new", "w1", "w3"]
+    assert app_k8s.boards_down(nodes, {"role": "worker"}) == ["new", "w1", "w3"]
+    assert app_k8s.boards_down(nodes, {"role": "master"}) == ["m"]
+    assert app_k8s.boards_down(nodes, {"role": "worker", "model": "pi3bplus"}) == ["w1"]
 
 
 def test_api_errors_become_one_line(api: AppApi, core: Any, monkeypatch: pytest.MonkeyPatch) -> None:

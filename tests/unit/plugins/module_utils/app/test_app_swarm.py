@@ -153,14 +153,16 @@ def test_global_service_expects_one_task_per_matching_usable_node() -> None:
 
 
 def task(state: str, image: str = "pirack/app-test:v1", desired: str = "running", err: str = "",
-         stamp: str = "2026-11-23T13:00:00Z") -> dict:
+         stamp: str = "2026-11-23T13:00:00Z", node: str = "n-master", force: int = 0) -> dict:
     live = fixture("swarm-service-web.json")
     spec = copy.deepcopy(live["Spec"]["TaskTemplate"])
     spec["ContainerSpec"]["Image"] = image
+    spec["ForceUpdate"] = force
     status = {"State": state, "Timestamp": stamp, "Message": state}
     if err:
         status["Err"] = err
-    return {"ID": "t" * 25, "DesiredState": desired, "Spec": spec, "Status": status}
+    return {"ID": f"t-{node}-{state}-{stamp[-3:-1]}", "NodeID": node, "DesiredState": desired, "Spec": spec,
+            "Status": status}
 
 
 def test_rollout_done_only_when_the_current_template_runs_everywhere() -> None:
@@ -195,6 +197,64 @@ def test_rollout_failure_reports_each_reason_once_newest_first() -> None:
                        "update: update paused due to failure or early termination; "
                        "pending: no suitable node (scheduling constraints not satisfied on 2 nodes); "
                        "rejected: No such image: pirack/app-test:nope (2 tasks)")
+
+
+def test_tasks_of_a_board_that_is_down_do_not_count() -> None:
+    """A global service on three boards, one reported down: the two up run
+    the current template, the down one holds a task that cannot start."""
+    live = fixture("swarm-service-web.json")
+    tasks = [task("running", node="n-master"), task("running", node="n-w1"),
+             task("pending", node="n-w2", err="1 node not available for new tasks")]
+    assert not app_swarm.rollout_status(live, tasks, 2)["done"]
+    status = app_swarm.rollout_status(live, tasks, 2, down={"n-w2"})
+    assert status["done"] and status["running"] == 2 and status["stuck"] == []
+    # Its "not available" is no problem of this rollout: the board is named instead.
+    assert status["problems"] == []
+
+
+def test_an_update_held_for_a_board_that_is_down_is_stuck() -> None:
+    """The swarm's updater waits for each task it started, with no timeout:
+    one on a board that died mid-update holds the update forever, and the
+    other boards never get theirs."""
+    live = fixture("swarm-service-web.json")
+    live["UpdateStatus"] = {"State": "updating", "Message": "update in progress"}
+    tasks = [task("running", node="n-master"), task("running", image="pirack/app-test:v0", node="n-w1"),
+             task("assigned", node="n-w2"), task("shutdown", image="pirack/app-test:v0", desired="shutdown",
+                                                    node="n-w2")]
+    status = app_swarm.rollout_status(live, tasks, 2, down={"n-w2"})
+    assert not status["done"] and status["running"] == 1
+    assert status["stuck"] == ["t-n-w2-assigned-00"]
+    # Down but not (yet) known down: nothing to call stuck, the wait goes on.
+    assert app_swarm.rollout_status(live, tasks, 2)["stuck"] == []
+
+
+def test_problems_come_from_the_current_template_only() -> None:
+    """#27: a deploy of a new version failed naming "No such image" of the
+    version before it: rejected tasks of an earlier rollout, still in the
+    service's task history, are not this rollout's problem."""
+    live = fixture("swarm-service-web.json")
+    live["Spec"]["TaskTemplate"]["ForceUpdate"] = 4
+    tasks = [task("running", node="n-master", force=4),
+             task("rejected", image="pirack/app-test:v0", desired="shutdown", node="n-w1",
+                  err="No such image: pirack/app-test:v0@sha256:0123", force=4),
+             task("rejected", desired="shutdown", node="n-w1", err="cannot create a swarm scoped network when "
+                  "swarm is not active", force=3),
+             task("pending", node="n-w1", err="no suitable node", force=4)]
+    assert app_swarm.rollout_status(live, tasks, 2)["problems"] == ["pending: no suitable node"]
+    # The same image before the last forced update is an earlier rollout too.
+    assert app_swarm.rollout_status(live, [task("running", force=3)], 1)["running"] == 0
+    assert app_swarm.rollout_status(live, [task("running", force=4)], 1)["running"] == 1
+
+
+def test_boards_down_are_the_down_nodes_a_global_service_belongs_on() -> None:
+    nodes = [dict(node({"pirack.role": "master"}), ID="m", Description={"Hostname": "c1-master"}),
+             dict(node({"pirack.role": "worker"}, state="down"), ID="w1", Description={"Hostname": "c1-worker1"}),
+             dict(node({"pirack.role": "worker"}, state="down", availability="drain"), ID="w2",
+                  Description={"Hostname": "c1-worker2"}),
+             dict(node({"pirack.role": "worker"}, state="unknown"), ID="w3", Description={"Hostname": "c1-worker3"})]
+    assert app_swarm.down_nodes(nodes) == {"w1": "c1-worker1", "w2": "c1-worker2"}
+    assert app_swarm.boards_down(nodes, {}) == ["c1-worker1"]
+    assert app_swarm.boards_down(nodes, {"role": "master"}) == []
 
 
 def test_desired_view_drops_only_what_the_engine_cannot_report() -> None:

@@ -119,7 +119,8 @@ def test_first_apply_makes_a_network_no_container_can_attach_to_then_the_service
     network = swarm.api.networks["demo_default"]
     assert (network["Driver"], network["Attachable"], network["Options"]) == ("overlay", False, {})
     swarm.api.calls.clear()
-    assert swarm.apply(normalize(SPEC), "present", wait=False, timeout=5) == {"actions": [], "changed": False}
+    again = swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
+    assert again == {"actions": [], "changed": False, "down": {}}
     assert swarm.api.calls == []
 
 
@@ -240,7 +241,7 @@ def test_an_update_the_engine_stopped_is_sent_again(state: str) -> None:
     assert result["actions"][0]["before"]["update"] == {"parallelism": 1, "stopped": state}
     assert app.client.api.calls == [("update_service", "demo_web")]
     del app.client.api.services_by_name["demo_web"]["UpdateStatus"]
-    assert app.apply(model, "present", wait=False, timeout=0) == {"actions": [], "changed": False}
+    assert app.apply(model, "present", wait=False, timeout=0) == {"actions": [], "changed": False, "down": {}}
 
 
 class StatusApi(FakeSwarmApi):
@@ -274,3 +275,96 @@ def test_status_counts_running_tasks_of_the_current_spec_and_says_why_not() -> N
     assert status["web"]["running"] == 1 and status["web"]["desired"] == 1
     assert status["web"]["problems"] == ["update paused: update paused due to failure",
                                          "rejected: No such image: pirack/web:1"]
+
+
+class DeadBoardApi(StatusApi):
+    """Three nodes, c1-worker2 reported down, and the swarm's updater as it
+    is (swarmkit's update/updater.go): an update of a global service starts
+    a task per node and waits for each to run, with no timeout, so the one
+    on the dead board holds it, and c1-worker1 keeps the old template. The
+    same spec sent again restarts the update without the down node."""
+
+    NODES = (("n-master", "c1-master", "ready"), ("n-w1", "c1-worker1", "ready"), ("n-w2", "c1-worker2", "down"))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates = 0
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return [{"ID": node_id, "Description": {"Hostname": host}, "Status": {"State": state},
+                 "Spec": {"Availability": "active", "Labels": {}}} for node_id, host, state in self.NODES]
+
+    def inspect_service(self, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self.services_by_name[name])
+
+    def create_service(self, task_template: dict[str, Any], name: str, **spec: Any) -> None:
+        super().create_service(task_template, name, **spec)
+        self.task_list[f"id-{name}"] = [self._task(node, task_template, "running") for node in ("n-master", "n-w1")]
+
+    def update_service(self, service_id: str, version: int, task_template: dict[str, Any], name: str,
+                       fetch_current_spec: bool, **spec: Any) -> None:
+        old = self.services_by_name[name]["Spec"]["TaskTemplate"]
+        super().update_service(service_id, version, task_template, name, fetch_current_spec, **spec)
+        self.updates += 1
+        live = self.services_by_name[name]
+        if self.updates == 1:  # the update: held by the task it started on the dead board
+            live["UpdateStatus"] = {"State": "updating", "Message": "update in progress"}
+            self.task_list[service_id] = [self._task("n-master", task_template, "running"),
+                                          self._task("n-w1", old, "running"),
+                                          self._task("n-w2", task_template, "assigned")]
+        else:  # sent again: the down node is out, the update restarts and completes
+            live.pop("UpdateStatus", None)
+            tasks = self.task_list[service_id]
+            tasks[1] = self._task("n-w1", task_template, "running")
+            tasks[2]["DesiredState"] = "shutdown"
+
+    @staticmethod
+    def _task(node: str, template: dict[str, Any], state: str) -> dict[str, Any]:
+        return {"ID": f"task-{node}-{len(str(template))}", "NodeID": node, "DesiredState": "running",
+                "Spec": copy.deepcopy(template), "Status": {"State": state, "Timestamp": "2026-12-07T18:00:00Z"}}
+
+
+AGENT = {"name": "demo", "services": {"agent": {"image": "pirack/agent:1", "mode": "global"}}}
+
+
+def test_an_update_held_by_a_board_that_died_is_sent_again_and_the_board_named() -> None:
+    app = driver()
+    app.client.api = app.api = DeadBoardApi()
+    first = app.apply(normalize(AGENT), "present", wait=True, timeout=30)
+    assert first["down"] == {"c1-worker2": ["agent"]}
+
+    newer = copy.deepcopy(AGENT)
+    newer["services"]["agent"]["image"] = "pirack/agent:2"
+    result = app.apply(normalize(newer), "present", wait=True, timeout=30)
+    assert [(a["service"], a["action"]) for a in result["actions"]] == [("agent", "update")]
+    # The update, then the same spec once more: the swarm finished it on the boards that are up.
+    assert app.api.updates == 2
+    sent = app.api.services_by_name["demo_agent"]["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    assert sent == "pirack/agent:2"
+    assert result["down"] == {"c1-worker2": ["agent"]}
+
+
+class NeverFreedApi(DeadBoardApi):
+    """A swarm that holds the update whatever is sent."""
+
+    def update_service(self, *args: Any, **kwargs: Any) -> None:
+        super().update_service(*args, **kwargs)
+        name = kwargs["name"]
+        self.services_by_name[name]["UpdateStatus"] = {"State": "updating", "Message": "update in progress"}
+        self.task_list[f"id-{name}"][2]["DesiredState"] = "running"
+
+
+def test_a_rollout_that_cannot_finish_on_the_boards_that_are_up_still_fails() -> None:
+    """Sent again once per held task: a swarm that still does not finish is a failure, not a loop."""
+    app = driver()
+    app.client.api = app.api = NeverFreedApi()
+    app.apply(normalize(AGENT), "present", wait=True, timeout=30)
+    newer = copy.deepcopy(AGENT)
+    newer["services"]["agent"]["image"] = "pirack/agent:2"
+    ticks = iter(range(0, 1000, 5))
+    app.clock = lambda: float(next(ticks))
+    with pytest.raises(AppError) as info:
+        app.apply(normalize(newer), "present", wait=True, timeout=30)
+    assert str(info.value) == ("service demo_agent: not ready after 30s, 2 of 2 tasks running the current spec; "
+                               "update: update in progress")
+    assert app.api.updates == 2
