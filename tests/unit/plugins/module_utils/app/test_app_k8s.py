@@ -129,8 +129,8 @@ def test_webui_publishes_a_host_port_and_worker_scales_with_rolling_updates() ->
     ("DaemonSet", 2, False, {"maxUnavailable": 2}),
     ("DaemonSet", 0, False, {"maxUnavailable": "100%"}),
 ])
-def test_update_parallelism_renders_to_a_rolling_update_and_reads_back(kind: str, parallelism: int, surge: bool,
-                                                                        rendered: dict) -> None:
+def test_update_parallelism_renders_to_a_rolling_update_and_reads_back(
+        kind: str, parallelism: int, surge: bool, rendered: dict) -> None:
     assert app_k8s.rolling_update(parallelism, surge) == rendered
     strategy = {"type": "RollingUpdate", "rollingUpdate": rendered}
     assert app_k8s.read_parallelism(kind, strategy, surge) == parallelism
