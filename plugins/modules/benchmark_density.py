@@ -20,8 +20,9 @@ description:
     of memory left, a start that fails, O(max_containers) or O(max_seconds),
     then removes every container it started (and any an interrupted run left,
     found by their label).
-  - Runs on the board it measures; the benchmark role builds the image from
-    the board's own busybox (C(docker import), no registry).
+  - Runs on the board it measures. The image is made from the board's own
+    busybox and the libraries it loads (C(docker import), no base image, no
+    registry) when it is missing or holds another build.
 extends_documentation_fragment:
   - pirack.cluster.docker
 attributes:
@@ -32,13 +33,17 @@ attributes:
     description: Nothing is left changed, so there is no diff.
     support: none
   idempotent:
-    description: Leaves the engine as it found it; reports no change.
+    description: Leaves the engine as it found it but for the image, imported once per busybox build.
     support: full
 options:
   image:
-    description: Image holding C(/bin/busybox) with its C(sh) and C(httpd) applets.
+    description: The image the servers run; made from O(busybox) when missing or made from another build.
     type: str
-    required: true
+    default: pirack/busybox:local
+  busybox:
+    description: The board's busybox, with its C(sh) and C(httpd) applets.
+    type: path
+    default: /bin/busybox
   memory_floor_mb:
     description: Stop when the board has this much memory available or less.
     type: int
@@ -101,10 +106,16 @@ removed:
   type: int
 """
 
+import os  # noqa: E402
+
 from ansible_collections.pirack.cluster.plugins.module_utils.bench.density import (  # noqa: E402
     DensityError,
     check_params,
     ramp,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.rootfs import (  # noqa: E402
+    RootfsError,
+    ensure_image,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
     ENGINE_ERRORS,
@@ -125,7 +136,8 @@ def main() -> None:
     """Entry point: check the options, connect, ramp, report."""
     module = build_module(
         argument_spec=docker_argument_spec(
-            image={"type": "str", "required": True},
+            image={"type": "str", "default": "pirack/busybox:local"},
+            busybox={"type": "path", "default": "/bin/busybox"},
             memory_floor_mb={"type": "int", "default": 100},
             max_containers={"type": "int", "default": 0},
             max_seconds={"type": "float", "default": 900.0},
@@ -139,19 +151,22 @@ def main() -> None:
         settings = check_params(module.params)
     except DensityError as exc:
         module.fail_json(msg=str(exc))
+    if not os.access(module.params["busybox"], os.X_OK):
+        module.fail_json(msg=f"busybox: {module.params['busybox']} is not on this board "
+                             f"(install the busybox package)")
     client = client_from_module(module)
     try:
-        client.images.get(settings["image"])
-    except ENGINE_ERRORS as exc:
-        client.close()
-        module.fail_json(msg=f"image: {settings['image']} is not on this engine: {one_line(exc)}")
-    try:
+        from docker.errors import ImageNotFound
+
+        imported = ensure_image(client, settings["image"], module.params["busybox"], ImageNotFound)
         result = ramp(client, settings, read_meminfo, ENGINE_ERRORS)
+    except RootfsError as exc:
+        module.fail_json(msg=str(exc))
     except ENGINE_ERRORS as exc:
         module.fail_json(msg=f"the engine failed during the density ramp: {one_line(exc)}")
     finally:
         client.close()
-    module.exit_json(changed=False, **result)
+    module.exit_json(changed=imported, **result)
 
 
 if __name__ == "__main__":

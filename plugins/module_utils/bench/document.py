@@ -64,6 +64,11 @@ def blocks(summary: Dict[str, Any], images: Mapping[str, bytes]) -> List[Block]:
                          f"throughput per pair, median and min–max over the pairs; spread "
                          f"(max − min) / median, flagged above {SPREAD_LIMIT:.0%}."))
         out.append(("p", summary["overhead_verdict"]))
+        boards = summary.get("overhead_boards") or []
+        if boards:
+            out.append(("table", (["board", "its app while measured", "load before", "load during (max)"],
+                                  [[b["host"], _paused_cell(b["paused"]), fmt(b["load_before"], 2),
+                                    fmt(b["load_during"], 2)] for b in boards])))
         header = ["host", "test", "pairs", "native", "container", "unit", "ratio", "min–max",
                   "spread", "load max", "throttled n/c"]
         table = [[r["host"], r["test"], str(r["pairs"]), fmt(r["native"]), fmt(r["container"]),
@@ -107,6 +112,14 @@ def blocks(summary: Dict[str, Any], images: Mapping[str, bytes]) -> List[Block]:
         out.append(("table", (["host", "cluster", "model", "arch", "cores", "MiB",
                                "virtualization"], host_rows)))
     return out
+
+
+def _paused_cell(paused: Optional[List[str]]) -> str:
+    if paused is None:
+        return "not recorded"
+    if not paused:
+        return "running (no container matched the pause filter)"
+    return f"paused ({len(paused)} containers)"
 
 
 def _latency_cell(lat: Optional[Dict[str, Any]]) -> str:

@@ -203,7 +203,9 @@ def _overhead_test(where: str, runs: Any) -> Dict[str, Any]:
 
 def check_overhead(overhead: Any) -> Dict[str, Any]:
     """overhead.json: per host and sysbench test, the native and container
-    outputs and what the host looked like around them."""
+    outputs and what the host looked like around them; per board (results
+    from before the pause have none) the app containers paused meanwhile
+    and a snapshot taken before the pause."""
     overhead = _dict("overhead.json", overhead)
     settings = dict(_dict("overhead.json: settings", overhead.get("settings", {})))
     one_at_a_time = settings.get("one_at_a_time")
@@ -213,7 +215,16 @@ def check_overhead(overhead: Any) -> Dict[str, Any]:
         where = f"overhead.json: hosts.{host}"
         hosts[str(host)] = {str(test): _overhead_test(f"{where}.{test}", runs)
                             for test, runs in _dict(where, tests).items()}
-    return {"settings": settings, "hosts": hosts}
+    boards = {}
+    for host, board in _dict("overhead.json: boards", overhead.get("boards", {})).items():
+        where = f"overhead.json: boards.{host}"
+        board = _dict(where, board)
+        boards[str(host)] = {
+            "paused": [_text(f"{where}.paused[{i}]", name) for i, name in
+                       enumerate(_list(f"{where}.paused", board.get("paused", [])))],
+            "before": _text(f"{where}.before", board.get("before", "")),
+        }
+    return {"settings": settings, "hosts": hosts, "boards": boards}
 
 
 def check_density(density: Any) -> Dict[str, Any]:

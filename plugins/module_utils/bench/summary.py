@@ -295,6 +295,24 @@ def overhead_verdict(rows: Sequence[Dict[str, Any]], hosts: Mapping[str, Any],
     return text
 
 
+def summarise_boards(overhead: Dict[str, Any], rows: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Per measured board, how quiet it was: the app containers paused
+    while it was measured, the load average before the pause (the app
+    running) and the highest one seen during the runs. Boards recorded
+    before pausing existed have no ``paused`` (None: not known)."""
+    out = []
+    for host in sorted(overhead["hosts"]):
+        board = overhead.get("boards", {}).get(host)
+        during = [r["loadavg"] for r in rows if r["host"] == host and r["loadavg"] is not None]
+        out.append({
+            "host": host,
+            "paused": None if board is None else list(board["paused"]),
+            "load_before": parse_snapshot(board["before"])["loadavg"] if board else None,
+            "load_during": max(during) if during else None,
+        })
+    return out
+
+
 def summarise_density(density: Dict[str, Any], hosts: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """Per ramped board: its model, the peak count and why it stopped, the
     memory each container cost on average (peak minus the board before any,
@@ -328,6 +346,7 @@ def summarise(data: Dict[str, Any]) -> Dict[str, Any]:
         summary["overhead"] = rows
         summary["overhead_settings"] = data["overhead"]["settings"]
         summary["overhead_verdict"] = overhead_verdict(rows, hosts, data["overhead"]["settings"])
+        summary["overhead_boards"] = summarise_boards(data["overhead"], rows)
     if "density" in data:
         summary["density"] = summarise_density(data["density"], hosts)
     summary["headline"] = headline(summary)
@@ -361,9 +380,14 @@ def headline(summary: Dict[str, Any]) -> List[str]:
     if figures:
         pairs = sorted({r["pairs"] for r in rows})
         noisy = sum(1 for r in rows if r["noisy"])
-        lines.append(f"container/native median: {', '.join(figures)} over "
-                     f"{len({r['host'] for r in rows})} hosts × {'/'.join(map(str, pairs))} pairs; "
-                     f"{noisy} of {len(rows)} spreads over {SPREAD_LIMIT:.0%}")
+        text = (f"container/native median: {', '.join(figures)} over "
+                f"{len({r['host'] for r in rows})} hosts × {'/'.join(map(str, pairs))} pairs; "
+                f"{noisy} of {len(rows)} spreads over {SPREAD_LIMIT:.0%}")
+        boards = [b for b in summary.get("overhead_boards", []) if b["paused"] is not None]
+        if boards:
+            quiet = sum(1 for b in boards if b["paused"])
+            text += f"; the app paused on {quiet} of {len(boards)} measured boards"
+        lines.append(text)
     for row in summary.get("density", []):
         model = f" ({row['model']})" if row.get("model") else ""
         cost = (f", {row['mb_per_container']:.1f} MiB each" if row["mb_per_container"] is not None

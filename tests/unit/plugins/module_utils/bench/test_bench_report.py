@@ -151,6 +151,34 @@ def test_verdict_names_the_causes_it_can_see() -> None:
     assert "nothing recorded explains it" in unexplained and "seccomp" in unexplained
 
 
+def test_the_report_says_which_boards_were_quiet_and_their_load() -> None:
+    """What benchmark_overhead records per board (its app paused, a snapshot
+    before the pause) becomes a table of the section and part of the headline."""
+    data = {"run": results.check_run({"hosts": {"b1": board_facts(), "b2": board_facts(), "b3": board_facts()}}),
+            "overhead": results.check_overhead({
+                "settings": {"pairs": 3, "one_at_a_time": True},
+                "hosts": {"b1": {"cpu": abab([(1000, 1000)] * 3, load=0.4)},
+                          "b2": {"cpu": abab([(1000, 1000)] * 3, load=0.9)},
+                          "b3": {"cpu": abab([(1000, 1000)] * 3)}},
+                "boards": {"b1": {"paused": ["coinminer_rng.x", "coinminer_worker.y"], "before": snapshot(2.5)},
+                           "b2": {"paused": [], "before": snapshot(1.25)}}})}
+    summary = bench_summary.summarise(data)
+    assert summary["overhead_boards"] == [
+        {"host": "b1", "paused": ["coinminer_rng.x", "coinminer_worker.y"], "load_before": 2.5, "load_during": 0.4},
+        {"host": "b2", "paused": [], "load_before": 1.25, "load_during": 0.9},
+        {"host": "b3", "paused": None, "load_before": None, "load_during": 0.3}]
+    assert summary["headline"][0].endswith("; the app paused on 1 of 2 measured boards")
+    text = markdown_of(summary)
+    assert "| board | its app while measured | load before | load during (max) |" in text
+    assert "| b1 | paused (2 containers) | 2.50 | 0.40 |" in text
+    assert "| b2 | running (no container matched the pause filter) | 1.25 | 0.90 |" in text
+    assert "| b3 | not recorded | — | 0.30 |" in text
+
+
+def markdown_of(summary: Dict[str, Any]) -> str:
+    return markdown.to_markdown(document.blocks(summary, {}))
+
+
 def test_snapshot_parsing_keeps_what_it_can_read() -> None:
     seen = bench_summary.parse_snapshot(snapshot(1.5, 7, pi="0x4") + "garbage\n/x/cpu.stat:nr_throttled z\n")
     assert seen == {"loadavg": 1.5, "nr_throttled": 7.0, "throttled_ms": 14.0, "pi_throttled": 4.0}
@@ -287,6 +315,8 @@ def test_bad_expectations_are_named(expect: Any, where: str) -> None:
      "sweep.json: points[0].samples[1][0]: expected a time after 0"),
     ({"overhead": {"hosts": {"b1": {"cpu": {"pairs": [{"native": 1}]}}}}},
      "overhead.json: hosts.b1.cpu.pairs[0].native: expected a string"),
+    ({"overhead": {"hosts": {}, "boards": {"b1": {"paused": "all"}}}},
+     "overhead.json: boards.b1.paused: expected a list, got str"),
     ({"run": {"hosts": {"b1": {"cores": "two"}}}}, "run.json: hosts.b1.cores"),
     ({"density": {"hosts": {"b1": {"containers": -1}}}}, "density.json: hosts.b1.containers"),
 ])
