@@ -19,15 +19,15 @@ resume-on-failure are unit-tested without an engine.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.cgroup import own_cgroup_files
 
 # Files a snapshot reads when the board has them: the load average, the CFS
 # throttling counters of the board's own cgroup and the Pi firmware's word.
 LOADAVG = "/proc/loadavg"
 PI_THROTTLED = "/sys/devices/platform/soc/soc:firmware/get_throttled"
-CGROUP_ROOT = "/sys/fs/cgroup"
 MAX_PAIRS = 100
 MAX_SECONDS = 3600
 
@@ -89,24 +89,10 @@ def sysbench_argv(binary: str, test_args: Sequence[str], threads: int, seconds: 
 
 
 def snapshot_files(proc1_cgroup: str) -> List[str]:
-    """What one snapshot reads. PID 1's cgroup is the board's own (a
-    simulated board's CPU quota sits there): on cgroup v1 its cpu
-    controller's directory, on v2 the unified one (the board's init.scope
-    left out: the quota is on the board, not on its init)."""
-    v1 = v2 = None
-    for line in proc1_cgroup.splitlines():
-        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
-        if line.startswith("0::"):
-            v2 = path
-        elif "cpu" in controllers.split(","):
-            v1 = path
-    files = [LOADAVG]
-    if v1 is not None:
-        files.append(f"{CGROUP_ROOT}/cpu{v1.rstrip('/')}/cpu.stat")
-    if v2 is not None:
-        files.append(f"{CGROUP_ROOT}{re.sub(r'/init[.]scope$', '', v2).rstrip('/')}/cpu.stat")
-    files.append(PI_THROTTLED)
-    return files
+    """What one snapshot reads: the load average, the board's own cgroup's
+    cpu.stat (a simulated board's CPU quota sits there) and the Pi
+    firmware's throttling word."""
+    return [LOADAVG, *own_cgroup_files(proc1_cgroup, "cpu", "cpu.stat"), PI_THROTTLED]
 
 
 def read_snapshot(files: Sequence[str]) -> str:
