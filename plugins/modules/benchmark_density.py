@@ -44,6 +44,22 @@ options:
     description: The board's busybox, with its C(sh) and C(httpd) applets.
     type: path
     default: /bin/busybox
+  network:
+    description:
+      - C(host) (no network namespace to set up; each server must serve its
+        page on a port of its own) or C(none) (a namespace with only a
+        loopback; each server must be running).
+    type: str
+    choices: [host, none]
+    default: host
+  log_driver:
+    description: The containers' log driver (C(none), C(json-file), C(local), ...); empty for the engine's default.
+    type: str
+    default: ""
+  init:
+    description: Run an init process (C(docker run --init)) in front of each server.
+    type: bool
+    default: false
   memory_floor_mb:
     description: Stop when the board has this much memory available or less.
     type: int
@@ -73,9 +89,14 @@ options:
 EXAMPLES = r"""
 - name: Containers a board holds, leaving 100 MB free
   pirack.cluster.benchmark_density:
-    image: pirack/busybox:local
     memory_floor_mb: 100
   register: density
+
+- name: The same without a network namespace per server or a log file
+  pirack.cluster.benchmark_density:
+    network: none
+    log_driver: none
+  register: density_lean
 """
 
 RETURN = r"""
@@ -104,14 +125,29 @@ removed:
   description: Containers removed at the end.
   returned: success
   type: int
+settings:
+  description: The compared settings of this ramp (C(network), C(log_driver), C(init)).
+  returned: success
+  type: dict
+breakdown:
+  description:
+    - What one container cost, in KiB, from readings of the board before the first and at the peak.
+    - C(processes_kb) by process kind (PSS, shared pages split among their users) such as C(shim),
+      C(conmon), C(dockerd), C(containerd), C(servers); C(memory_stat_kb) by class of the board
+      cgroup's memory.stat (C(anon), C(kernel_stack), C(pagetables), C(percpu), C(slab_unreclaimable),
+      ...); C(total_kb) from MemTotal - MemAvailable; C(outside_processes_kb) the part no process holds.
+  returned: success
+  type: dict
 """
 
 import os  # noqa: E402
 
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.cgroup import own_cgroup_files  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.bench.density import (  # noqa: E402
     DensityError,
     check_params,
     ramp,
+    read_board,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.bench.rootfs import (  # noqa: E402
     RootfsError,
@@ -138,6 +174,9 @@ def main() -> None:
         argument_spec=docker_argument_spec(
             image={"type": "str", "default": "pirack/busybox:local"},
             busybox={"type": "path", "default": "/bin/busybox"},
+            network={"type": "str", "choices": ["host", "none"], "default": "host"},
+            log_driver={"type": "str", "default": ""},
+            init={"type": "bool", "default": False},
             memory_floor_mb={"type": "int", "default": 100},
             max_containers={"type": "int", "default": 0},
             max_seconds={"type": "float", "default": 900.0},
@@ -159,7 +198,10 @@ def main() -> None:
         from docker.errors import ImageNotFound
 
         imported = ensure_image(client, settings["image"], module.params["busybox"], ImageNotFound)
-        result = ramp(client, settings, read_meminfo, ENGINE_ERRORS)
+        with open("/proc/1/cgroup", encoding="ascii", errors="replace") as handle:
+            stat_files = own_cgroup_files(handle.read(), "memory", "memory.stat")
+        result = ramp(client, settings, read_meminfo, ENGINE_ERRORS,
+                      read_board=lambda: read_board(stat_files, read_meminfo))
     except RootfsError as exc:
         module.fail_json(msg=str(exc))
     except ENGINE_ERRORS as exc:

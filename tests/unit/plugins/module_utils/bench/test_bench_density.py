@@ -10,10 +10,15 @@ from typing import Any
 import pytest
 from ansible_collections.pirack.cluster.plugins.module_utils.bench.density import (
     DensityError,
+    breakdown,
     check_params,
+    container_options,
     meminfo,
+    memory_stat,
     port_free,
+    process_kind,
     server_command,
+    smaps_pss_kb,
     stop_reason,
 )
 from hypothesis import given, settings
@@ -66,6 +71,9 @@ def test_a_taken_port_is_seen() -> None:
     ({"image": "x", "port_base": 80}, "port_base"),
     ({"image": "x", "port_base": 65000, "max_containers": 1000}, "max_containers"),
     ({"image": "x", "tmpfs_size": "64 kB"}, "tmpfs_size"),
+    ({"image": "x", "network": "bridge"}, "network"),
+    ({"image": "x", "log_driver": "Bad Driver"}, "log_driver"),
+    ({"image": "x", "init": "yes"}, "init"),
 ])
 def test_bad_options_are_named(params: dict, option: str) -> None:
     with pytest.raises(DensityError, match=rf"^{option}: "):
@@ -79,7 +87,8 @@ ANY = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(ma
 @settings(max_examples=300, deadline=None)
 @given(st.fixed_dictionaries({"image": ANY}, optional={
     "memory_floor_mb": ANY, "max_containers": ANY | st.integers(0, 70000), "port_base": ANY
-    | st.integers(0, 70000), "max_seconds": ANY, "ready_timeout": ANY, "tmpfs_size": ANY}))
+    | st.integers(0, 70000), "max_seconds": ANY, "ready_timeout": ANY, "tmpfs_size": ANY,
+    "network": ANY | st.sampled_from(["host", "none"]), "log_driver": ANY, "init": ANY}))
 def test_options_raise_only_the_density_error(params: dict) -> None:
     try:
         checked = check_params(params)
@@ -88,3 +97,50 @@ def test_options_raise_only_the_density_error(params: dict) -> None:
         return
     assert checked["port_base"] + checked["max_containers"] <= 65535
     assert stop_reason(0, 2e6, checked, 0.0) in (None, f"max_containers ({checked['max_containers']})")
+
+
+def test_the_compared_settings_and_nothing_else_reach_the_engine() -> None:
+    plain = container_options(SETTINGS, 3, 20003)
+    assert plain == {"command": server_command(20003), "name": "pirack-density-3",
+                     "labels": {"pirack.benchmark": "density"}, "network_mode": "host", "read_only": True,
+                     "tmpfs": {"/www": "size=64k"}, "detach": True}
+    lean = container_options(check_params({"image": "x", "network": "none", "log_driver": "none", "init": True}),
+                             3, 20003)
+    assert lean["network_mode"] == "none" and lean["init"] is True
+    assert lean["log_config"] == {"Type": "none", "Config": {}}
+    unchanged = ("command", "name", "labels", "read_only", "tmpfs", "detach")
+    assert {k: lean[k] for k in unchanged} == {k: plain[k] for k in unchanged}
+
+
+@pytest.mark.parametrize(("comm", "kind"), [
+    ("containerd-shim", "shim"), ("containerd-shim-runc-v2", "shim"), ("containerd", "containerd"),
+    ("dockerd", "dockerd"), ("conmon", "conmon"), ("podman", "podman"), ("docker-init", "init"),
+    ("catatonit", "init"), ("busybox", "servers"), ("sshd", "board"), ("systemd", "board"),
+])
+def test_processes_are_counted_by_kind(comm: str, kind: str) -> None:
+    assert process_kind(comm) == kind
+
+
+def test_pss_and_memory_stat_are_read_in_their_units() -> None:
+    rollup = "55d0c0000000-7ffd1b5fe000 ---p 00000000 00:00 0    [rollup]\nRss:  3460 kB\nPss:  1187 kB\n"
+    assert smaps_pss_kb(rollup) == 1187 and smaps_pss_kb("Rss: 1 kB\n") is None
+    v2 = "anon 1048576\nfile 2097152\nkernel_stack 16384\npercpu 4096\nslab_unreclaimable 8192\nsock 0\nx y\n"
+    assert memory_stat(v2) == {"anon": 1048576, "file": 2097152, "kernel_stack": 16384, "percpu": 4096,
+                               "slab_unreclaimable": 8192, "sock": 0}
+    # cgroup v1 says rss and cache, and total_* again for the subtree: the first wins.
+    assert memory_stat("cache 4096\nrss 8192\ntotal_rss 999999\n") == {"file": 4096, "anon": 8192}
+
+
+def test_one_containers_cost_is_split_by_process_kind_and_memory_class() -> None:
+    before = {"pss_kb": {"dockerd": 40000, "containerd": 20000, "board": 30000},
+              "memory_stat": {"anon": 100 << 20, "kernel_stack": 1 << 20, "percpu": 0}, "used_kb": 200000}
+    peak = {"pss_kb": {"dockerd": 45000, "containerd": 22000, "board": 30000, "shim": 250000, "servers": 30000},
+            "memory_stat": {"anon": 400 << 20, "kernel_stack": 21 << 20, "percpu": 10 << 20},
+            "used_kb": 200000 + 100 * 3500}
+    cost = breakdown(before, peak, 100)
+    assert cost["containers"] == 100 and cost["total_kb"] == 3500.0
+    assert cost["processes_kb"] == {"board": 0.0, "containerd": 20.0, "dockerd": 50.0, "servers": 300.0,
+                                    "shim": 2500.0}
+    assert cost["memory_stat_kb"] == {"anon": 3072.0, "kernel_stack": 204.8, "percpu": 102.4}
+    assert cost["outside_processes_kb"] == 3500.0 - 2870.0
+    assert breakdown(before, peak, 0) == {"containers": 0}
