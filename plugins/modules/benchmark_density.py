@@ -126,7 +126,7 @@ removed:
   returned: success
   type: int
 settings:
-  description: The compared settings of this ramp (C(network), C(log_driver), C(init)).
+  description: The compared settings of this ramp (C(network), C(log_driver), C(init)) and the C(engine) that ran it.
   returned: success
   type: dict
 breakdown:
@@ -146,6 +146,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.bench.cgroup import
 from ansible_collections.pirack.cluster.plugins.module_utils.bench.density import (  # noqa: E402
     DensityError,
     check_params,
+    engine_name,
     ramp,
     read_board,
 )
@@ -202,6 +203,7 @@ def main() -> None:
             stat_files = own_cgroup_files(handle.read(), "memory", "memory.stat")
         result = ramp(client, settings, read_meminfo, ENGINE_ERRORS,
                       read_board=lambda: read_board(stat_files, read_meminfo))
+        result["settings"]["engine"] = engine_name(client.version())
     except RootfsError as exc:
         module.fail_json(msg=str(exc))
     except ENGINE_ERRORS as exc:

@@ -150,6 +150,23 @@ def container_options(settings: Mapping[str, Any], index: int, port: int) -> Dic
     return options
 
 
+def engine_name(version: Mapping[str, Any]) -> str:
+    """"docker 20.10.24" or "podman 4.3.1", from the engine's version answer
+    (podman's Docker API names itself among the components)."""
+    names = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
+    kind = "podman" if "podman" in names.lower() else "docker"
+    return f"{kind} {version.get('Version', '?')}"
+
+
+def variant_label(settings: Mapping[str, Any]) -> str:
+    """A ramp's compared settings in a few words, for tables and legends."""
+    parts = [str(settings.get("engine") or "docker").split()[0], f"network {settings.get('network', 'host')}",
+             f"log {settings.get('log_driver') or 'default'}"]
+    if settings.get("init"):
+        parts.append("init")
+    return ", ".join(parts)
+
+
 def process_kind(comm: str) -> str:
     """The breakdown's kind of a process, by its command name."""
     for prefix, kind in PROCESS_KINDS:

@@ -85,18 +85,36 @@ def blocks(summary: Dict[str, Any], images: Mapping[str, bytes]) -> List[Block]:
     if "density" in summary:
         out.append(("h2", "Container density"))
         out.append(("p", "Minimal containers started one after another on one board (busybox "
-                         "httpd, host network, page on a tmpfs, read-only root) until the memory "
-                         "floor or the first failure, then all removed. Memory used: MemTotal − "
-                         "MemAvailable; start: create to first page served."))
-        header = ["host", "model", "containers", "stopped by", "MiB per container",
+                         "httpd, its page on a tmpfs, read-only root), once per compared setting "
+                         "(the network, the log driver, an init, the engine), until the memory floor "
+                         "or the first failure, then all removed. Memory used: MemTotal − "
+                         "MemAvailable; start: create to up (serving its page on the host "
+                         "network, running without one)."))
+        header = ["host", "model", "setting", "containers", "stopped by", "MiB per container",
                   "start p50/p95 ms", "available at peak MiB"]
-        table = [[r["host"], str(r.get("model") or ""), str(r.get("containers")),
+        table = [[r["host"], str(r.get("model") or ""), r["variant"], str(r.get("containers")),
                   str(r.get("stopped_by")), fmt(r["mb_per_container"], 2),
                   f"{fmt(r['start_p50_ms'], 0)}/{fmt(r['start_p95_ms'], 0)}",
                   fmt(r.get("mem_available_mb"), 0)] for r in summary["density"]]
         out.append(("table", (header, table)))
         if "density" in images:
             out.append(("img", "density"))
+        costs = [r for r in summary["density"] if r["breakdown"].get("total_kb") is not None]
+        if costs:
+            out.append(("p", "What one container cost at the peak, in KiB: by process (proportional "
+                             "set size, shared pages split among their users), by the board cgroup's "
+                             "memory.stat class, and the part no process holds (kernel objects: the "
+                             "container's namespaces, cgroup, mounts)."))
+            kinds = sorted({k for r in costs for k in r["breakdown"]["processes_kb"]} - {"board"})
+            classes = sorted({k for r in costs for k in r["breakdown"]["memory_stat_kb"]})
+            header = (["host", "setting", "total"] + [f"{k} (PSS)" for k in kinds]
+                      + ["outside processes"] + classes)
+            table = [[r["host"], r["variant"], fmt(r["breakdown"]["total_kb"], 0)]
+                     + [fmt(r["breakdown"]["processes_kb"].get(k), 0) for k in kinds]
+                     + [fmt(r["breakdown"]["outside_processes_kb"], 0)]
+                     + [fmt(r["breakdown"]["memory_stat_kb"].get(k), 0) for k in classes]
+                     for r in costs]
+            out.append(("table", (header, table)))
     out.append(("h2", "What produced this"))
     settings = run.get("settings", {})
     out.append(("table", (["setting", "value"],

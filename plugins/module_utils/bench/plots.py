@@ -130,14 +130,14 @@ def _draw(summary: Dict[str, Any], plt: Any) -> Dict[str, bytes]:
         for row in curves:
             used = [(step["containers"], step["mem_used_mb"]) for step in row["steps"]
                     if step["mem_used_mb"] is not None]
-            mem.plot([u[0] for u in used], [u[1] for u in used], marker=".", label=row["host"])
+            label = f"{row['host']}, {row['variant']}"
+            mem.plot([u[0] for u in used], [u[1] for u in used], marker=".", label=label)
             timed = [(step["containers"], step["start_s"] * 1000) for step in row["steps"]
                      if step["start_s"] is not None]
             if timed:
-                start.plot([t[0] for t in timed], [t[1] for t in timed], marker=".",
-                           label=row["host"])
+                start.plot([t[0] for t in timed], [t[1] for t in timed], marker=".", label=label)
         mem.set(xlabel="containers running", ylabel="memory used MiB",
-                title="Memory vs containers (minimal httpd, host network, tmpfs)")
+                title="Memory vs containers, per setting (minimal httpd, tmpfs)")
         start.set(xlabel="containers running", ylabel="start latency ms",
                   title="Start latency of the next container")
         for ax in (mem, start):

@@ -20,6 +20,8 @@ import math
 import os
 from typing import Any, Callable, Dict, List
 
+from ansible_collections.pirack.cluster.plugins.module_utils.bench.density import variant_label
+
 RAW_FILES = ("run.json", "sweep.json", "overhead.json", "density.json")
 # Counters, seconds and throughputs beyond this are corrupt data; the bound
 # also keeps the least-squares sums far from float overflow.
@@ -227,29 +229,51 @@ def check_overhead(overhead: Any) -> Dict[str, Any]:
     return {"settings": settings, "hosts": hosts, "boards": boards}
 
 
+def _density_run(where: str, row: Any, host: Any, variant: Any) -> Dict[str, Any]:
+    row = dict(_dict(where, row))
+    row["host"] = _text(f"{where}.host", host, empty=False)
+    row["variant"] = _text(f"{where}.variant", variant, empty=False)
+    row["containers"] = _optional(f"{where}.containers", row.get("containers"), _count)
+    row["mem_available_mb"] = _optional(f"{where}.mem_available_mb", row.get("mem_available_mb"), _number)
+    row["stopped_by"] = None if row.get("stopped_by") is None else str(row["stopped_by"])
+    steps = []
+    for i, step in enumerate(_list(f"{where}.steps", row.get("steps", []))):
+        here = f"{where}.steps[{i}]"
+        step = _dict(here, step)
+        steps.append({"containers": _count(f"{here}.containers", step.get("containers")),
+                      "mem_used_mb": _optional(f"{here}.mem_used_mb", step.get("mem_used_mb"),
+                                               lambda w, v: _number(w, v, 0.0)),
+                      "start_s": _optional(f"{here}.start_s", step.get("start_s"),
+                                           lambda w, v: _number(w, v, 0.0))})
+    row["steps"] = steps
+    cost = _dict(f"{where}.breakdown", row.get("breakdown") or {})
+    row["breakdown"] = {
+        "total_kb": _optional(f"{where}.breakdown.total_kb", cost.get("total_kb"), _number),
+        "outside_processes_kb": _optional(f"{where}.breakdown.outside_processes_kb",
+                                          cost.get("outside_processes_kb"), _number),
+        **{part: {str(k): _optional(f"{where}.breakdown.{part}.{k}", v, _number)
+                  for k, v in _dict(f"{where}.breakdown.{part}", cost.get(part) or {}).items()}
+           for part in ("processes_kb", "memory_stat_kb")},
+    }
+    return row
+
+
 def check_density(density: Any) -> Dict[str, Any]:
-    """density.json: per host, how many minimal containers fitted."""
+    """density.json: per board the list of its ramps, one per compared
+    setting (each with the ``settings`` the module answered, which name its
+    variant); a file of one ramp per board (``hosts``: {host: ramp}) reads
+    as the variant "default"."""
     density = _dict("density.json", density)
-    hosts = {}
-    for host, row in _dict("density.json: hosts", density.get("hosts", {})).items():
-        where = f"density.json: hosts.{host}"
-        row = dict(_dict(where, row))
-        row["containers"] = _optional(f"{where}.containers", row.get("containers"), _count)
-        row["mem_available_mb"] = _optional(f"{where}.mem_available_mb",
-                                            row.get("mem_available_mb"), _number)
-        row["stopped_by"] = None if row.get("stopped_by") is None else str(row["stopped_by"])
-        steps = []
-        for i, step in enumerate(_list(f"{where}.steps", row.get("steps", []))):
-            here = f"{where}.steps[{i}]"
-            step = _dict(here, step)
-            steps.append({"containers": _count(f"{here}.containers", step.get("containers")),
-                          "mem_used_mb": _optional(f"{here}.mem_used_mb", step.get("mem_used_mb"),
-                                                   lambda w, v: _number(w, v, 0.0)),
-                          "start_s": _optional(f"{here}.start_s", step.get("start_s"),
-                                               lambda w, v: _number(w, v, 0.0))})
-        row["steps"] = steps
-        hosts[str(host)] = row
-    return {"hosts": hosts}
+    runs = []
+    for host, ramps in _dict("density.json: hosts", density.get("hosts", {})).items():
+        if isinstance(ramps, dict):
+            runs.append(_density_run(f"density.json: hosts.{host}", ramps, host, "default"))
+            continue
+        for i, row in enumerate(_list(f"density.json: hosts.{host}", ramps)):
+            where = f"density.json: hosts.{host}[{i}]"
+            settings = _dict(f"{where}.settings", _dict(where, row).get("settings") or {})
+            runs.append(_density_run(where, row, host, variant_label(settings)))
+    return {"runs": runs}
 
 
 EXPECT_KEYS = ("mode", "rng_layout", "cluster", "workers", "max_workers", "per_worker", "rate")

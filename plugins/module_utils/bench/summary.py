@@ -314,12 +314,13 @@ def summarise_boards(overhead: Dict[str, Any], rows: Sequence[Dict[str, Any]]) -
 
 
 def summarise_density(density: Dict[str, Any], hosts: Mapping[str, Any]) -> List[Dict[str, Any]]:
-    """Per ramped board: its model, the peak count and why it stopped, the
-    memory each container cost on average (peak minus the board before any,
-    over the count) and the start latency's median and p95 in ms. Takes a
+    """Per ramp (a board and a compared setting): its model, the peak count
+    and why it stopped, the memory each container cost on average (peak
+    minus the board before any, over the count), the start latency's median
+    and p95 in ms, and the breakdown of one container's cost. Takes a
     density.json results.py checked."""
     rows = []
-    for host, row in sorted(density["hosts"].items()):
+    for row in sorted(density["runs"], key=lambda r: (r["host"], r["variant"])):
         steps = row["steps"]
         used = [s for s in steps if s["mem_used_mb"] is not None]
         per_container = None
@@ -327,7 +328,7 @@ def summarise_density(density: Dict[str, Any], hosts: Mapping[str, Any]) -> List
             per_container = ((used[-1]["mem_used_mb"] - used[0]["mem_used_mb"])
                              / (used[-1]["containers"] - used[0]["containers"]))
         starts = latency_summary([s["start_s"] for s in steps if s["start_s"] is not None])
-        rows.append(dict(row, host=host, model=hosts.get(host, {}).get("model"),
+        rows.append(dict(row, model=hosts.get(row["host"], {}).get("model"),
                          mb_per_container=per_container, start_p50_ms=starts["p50_ms"],
                          start_p95_ms=starts["p95_ms"]))
     return rows
@@ -390,10 +391,10 @@ def headline(summary: Dict[str, Any]) -> List[str]:
         lines.append(text)
     for row in summary.get("density", []):
         model = f" ({row['model']})" if row.get("model") else ""
-        cost = (f", {row['mb_per_container']:.1f} MiB each" if row["mb_per_container"] is not None
+        cost = (f", {row['mb_per_container']:.2f} MiB each" if row["mb_per_container"] is not None
                 else "")
-        lines.append(f"density {row['host']}{model}: {row.get('containers')} containers{cost} "
-                     f"(stopped by {row.get('stopped_by') or '?'})")
+        lines.append(f"density {row['host']}{model}, {row['variant']}: {row.get('containers')} "
+                     f"containers{cost} (stopped by {row.get('stopped_by') or '?'})")
     return lines
 
 
@@ -411,7 +412,7 @@ def compare(a: Dict[str, Any], b: Dict[str, Any]) -> List[Dict[str, Any]]:
                 values[f"container/native {row['test']} {row['host']}"] = row["ratio"]
         for row in summary.get("density", []):
             if row.get("containers") is not None:
-                values[f"density {row['host']}"] = float(row["containers"])
+                values[f"density {row['host']} {row['variant']}"] = float(row["containers"])
         return values
 
     left, right = flat(a), flat(b)

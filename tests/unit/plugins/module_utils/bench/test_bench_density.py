@@ -13,6 +13,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.bench.density impor
     breakdown,
     check_params,
     container_options,
+    engine_name,
     meminfo,
     memory_stat,
     port_free,
@@ -20,6 +21,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.bench.density impor
     server_command,
     smaps_pss_kb,
     stop_reason,
+    variant_label,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,3 +146,14 @@ def test_one_containers_cost_is_split_by_process_kind_and_memory_class() -> None
     assert cost["memory_stat_kb"] == {"anon": 3072.0, "kernel_stack": 204.8, "percpu": 102.4}
     assert cost["outside_processes_kb"] == 3500.0 - 2870.0
     assert breakdown(before, peak, 0) == {"containers": 0}
+
+
+def test_the_engine_and_the_settings_name_a_ramp() -> None:
+    docker = {"Version": "20.10.24+dfsg1", "Components": [{"Name": "Engine", "Version": "20.10.24+dfsg1"}]}
+    podman = {"Version": "4.3.1", "Components": [{"Name": "Podman Engine", "Version": "4.3.1"}]}
+    assert engine_name(docker) == "docker 20.10.24+dfsg1" and engine_name(podman) == "podman 4.3.1"
+    assert engine_name({}) == "docker ?"
+    assert variant_label({"engine": "docker 20.10", "network": "host", "log_driver": "", "init": False}) == (
+        "docker, network host, log default")
+    assert variant_label({"engine": "podman 4.3.1", "network": "none", "log_driver": "none", "init": True}) == (
+        "podman, network none, log none, init")

@@ -251,12 +251,35 @@ def test_density_curve_table_and_plot(tmp_path: Path) -> None:
     (row,) = summary["density"]
     assert row["mb_per_container"] == pytest.approx(4.5) and row["start_p50_ms"] == pytest.approx(310.5)
     markdown = files["report.md"].decode()
-    assert "| pi3-1 | Raspberry Pi 3 Model B Plus | 120 | memory floor (98 MiB available) | 4.50 |" in markdown
+    # A file of one ramp per board (before settings were compared) is the "default" setting.
+    assert ("| pi3-1 | Raspberry Pi 3 Model B Plus | default | 120 | memory floor (98 MiB available) | 4.50 |"
+            in markdown)
     assert files["density.png"].startswith(b"\x89PNG") and "![density](density.png)" in markdown
-    assert "density pi3-1 (Raspberry Pi 3 Model B Plus): 120 containers, 4.5 MiB each" in summary["headline"][0]
+    assert ("density pi3-1 (Raspberry Pi 3 Model B Plus), default: 120 containers, 4.50 MiB each"
+            in summary["headline"][0])
+    assert "What one container cost" not in markdown  # no breakdown recorded
 
 
-# --- expected figures --------------------------------------------------------
+def test_density_per_setting_with_the_breakdown_of_one_container(tmp_path: Path) -> None:
+    def ramp(settings: dict, mib: float, count: int, shim: float) -> dict:
+        return {"settings": settings, "containers": count, "stopped_by": "memory floor",
+                "steps": [{"containers": n, "mem_used_mb": 200 + mib * n, "start_s": 0.1} for n in range(count + 1)],
+                "breakdown": {"total_kb": mib * 1024, "outside_processes_kb": 600.0,
+                              "processes_kb": {"shim": shim, "servers": 180.0, "board": 0.0},
+                              "memory_stat_kb": {"anon": 2000.0, "percpu": 90.5}}}
+    docker = {"engine": "docker 20.10.24", "network": "host", "log_driver": "", "init": False}
+    lean = {"engine": "podman 4.3.1", "network": "none", "log_driver": "none", "init": True}
+    folder = write_folder(tmp_path / "run", run={"hosts": {"pi3-1": {"model": "pi3bplus"}}},
+                          density={"hosts": {"pi3-1": [ramp(docker, 3.3, 30, 2400.0), ramp(lean, 3.0, 33, 2390.0)]}})
+    summary, files = report.write_report(str(folder), draw=False)
+    assert [(r["variant"], r["containers"]) for r in summary["density"]] == [
+        ("docker, network host, log default", 30), ("podman, network none, log none, init", 33)]
+    markdown = files["report.md"].decode()
+    assert "| host | setting | total | servers (PSS) | shim (PSS) | outside processes | anon | percpu |" in markdown
+    assert "| pi3-1 | podman, network none, log none, init | 3,072 | 180 | 2,390 | 600 | 2,000 | 90 |" in markdown
+    assert any(line.startswith("density pi3-1 (pi3bplus), podman, network none, log none, init: 33 containers")
+               for line in summary["headline"])
+
 
 def test_a_slower_coin_miner_is_named_with_its_number(run_dir: Path) -> None:
     # The recorded local run mined 5 hashes/s per worker (0.1 s delays, no
@@ -319,6 +342,9 @@ def test_bad_expectations_are_named(expect: Any, where: str) -> None:
      "overhead.json: boards.b1.paused: expected a list, got str"),
     ({"run": {"hosts": {"b1": {"cores": "two"}}}}, "run.json: hosts.b1.cores"),
     ({"density": {"hosts": {"b1": {"containers": -1}}}}, "density.json: hosts.b1.containers"),
+    ({"density": {"hosts": {"b1": [{"breakdown": {"total_kb": "big"}}]}}},
+     "density.json: hosts.b1[0].breakdown.total_kb"),
+    ({"density": {"hosts": {"b1": [{"settings": "lean"}]}}}, "density.json: hosts.b1[0].settings"),
 ])
 def test_bad_raw_files_are_one_line_naming_file_and_field(tmp_path: Path, files: dict,
                                                           message: str) -> None:
