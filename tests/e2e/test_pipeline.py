@@ -88,6 +88,8 @@ def test_benchmark_report_written(rack):
     text = reports[-1].read_text()
     assert "hashes/s" in text
     assert list(reports[-1].parent.glob("*.png")), "report has no plots"
+    # Container vs native was taken on a quiet board: its app paused, its load shown.
+    assert re.search(r"\| e2e-c1-\S+ \| paused \(\d+ containers\) \| \d+\.\d\d \| \d+\.\d\d \|", text), text
 
 
 def test_check_diff_on_converged_rack_changes_nothing(rack):
