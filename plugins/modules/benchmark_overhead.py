@@ -66,10 +66,10 @@ options:
     default: /usr/bin/sysbench
   pause:
     description:
-      - Engine filters (as C(docker ps --filter) takes them) of the running
+      - "Engine filters (as C(docker ps --filter) takes them) of the running
         containers to pause during the runs, for example
-        C({label: [com.docker.swarm.service.name]}) for every Swarm task of the
-        board. Empty pauses nothing.
+        V({label: [com.docker.swarm.service.name]}) for every Swarm task of the
+        board. Empty pauses nothing."
     type: dict
     default: {}
 author:

@@ -86,8 +86,6 @@ def sysbench_argv(binary: str, test_args: Sequence[str], threads: int, seconds: 
     return [binary, *test_args, f"--threads={threads}", f"--time={seconds}", "run"]
 
 
-
-
 def snapshot_files(proc1_cgroup: str) -> List[str]:
     """What one snapshot reads: the load average, the board's own cgroup's
     cpu.stat (a simulated board's CPU quota sits there) and the Pi
@@ -159,10 +157,6 @@ def run_in_container(client: Any, image: str, argv: List[str], timeout: float) -
     if status.get("StatusCode") != 0:
         raise OverheadError(f"sysbench in a container exited {status.get('StatusCode')}: {out.strip()[-300:]}")
     return out
-
-
-
-
 
 
 def pause_matching(client: Any, filters: Mapping[str, List[str]], paused: List[Any]) -> None:
