@@ -140,6 +140,17 @@ def render_service(app: str, name: str, service: dict[str, Any]) -> dict[str, An
     }
 
 
+def replaces_tasks(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether an update from ``before`` to ``after`` (normalized views) must
+    replace the running tasks: anything but the number of replicas and the
+    update's parallelism differs (a stopped update included, so it resumes)."""
+    def tasks(view: dict[str, Any]) -> dict[str, Any]:
+        update = {k: v for k, v in (view.get("update") or {}).items() if k != "parallelism"}
+        return dict(view, replicas=None, update=update)
+
+    return tasks(before) != tasks(after)
+
+
 def read_service(app: str, spec: dict[str, Any]) -> dict[str, Any]:
     """A live ServiceSpec in the normalized service shape, for comparison.
 
@@ -377,12 +388,15 @@ class SwarmDriver(Driver):
             return
         # The whole spec is sent (fetch_current_spec=False): the new template
         # replaces the old one and nothing of the old spec is merged in.
-        # ForceUpdate is bumped so every change rolls new tasks: the engine
-        # keeps an old task when only its placement or published ports
-        # changed and its node still qualifies, which would leave the old
-        # ports bound and the service never on its current template.
+        # ForceUpdate is bumped so every change of the tasks rolls new ones:
+        # the engine keeps an old task when only its placement or published
+        # ports changed and its node still qualifies, which would leave the
+        # old ports bound and the service never on its current template. A
+        # new number of replicas or a new update parallelism changes no task:
+        # the engine only scales, and the running tasks stay.
         template = dict(spec["TaskTemplate"])
-        template["ForceUpdate"] = int((live["Spec"].get("TaskTemplate") or {}).get("ForceUpdate") or 0) + 1
+        force = int((live["Spec"].get("TaskTemplate") or {}).get("ForceUpdate") or 0)
+        template["ForceUpdate"] = force + 1 if replaces_tasks(action["before"], action["after"]) else force
         self.api.update_service(live["ID"], live["Version"]["Index"], task_template=template,
                                 fetch_current_spec=False, **args)
 

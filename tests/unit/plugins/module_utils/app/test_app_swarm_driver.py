@@ -46,7 +46,8 @@ class FakeSwarmApi:
                        fetch_current_spec: bool, **spec: Any) -> None:
         self.calls.append(("update_service", name))
         live = self.services_by_name[name]
-        live["Spec"].update(TaskTemplate=task_template, Mode=spec["mode"], EndpointSpec=spec["endpoint_spec"])
+        live["Spec"].update(TaskTemplate=task_template, Mode=spec["mode"], EndpointSpec=spec["endpoint_spec"],
+                            UpdateConfig=spec["update_config"])
         live["Version"]["Index"] += 1
 
     def remove_service(self, service_id: str) -> None:
@@ -240,8 +241,31 @@ def test_an_update_the_engine_stopped_is_sent_again(state: str) -> None:
     assert [(a["service"], a["action"]) for a in result["actions"]] == [("web", "update")]
     assert result["actions"][0]["before"]["update"] == {"parallelism": 1, "stopped": state}
     assert app.client.api.calls == [("update_service", "demo_web")]
+    assert force_update(app, "demo_web") == 1  # the tasks are replaced: the rollout resumes
     del app.client.api.services_by_name["demo_web"]["UpdateStatus"]
     assert app.apply(model, "present", wait=False, timeout=0) == {"actions": [], "changed": False, "down": {}}
+
+
+def force_update(app: SwarmDriver, name: str) -> int:
+    return app.client.api.services_by_name[name]["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+
+
+def test_a_new_number_of_replicas_or_parallelism_scales_without_replacing_tasks() -> None:
+    """The benchmark's sweep scales the workers between points: the running
+    workers stay (no ForceUpdate), only new ones start or old ones stop."""
+    app = driver()
+    spec = copy.deepcopy(SPEC)
+    spec["services"]["web"].pop("ports")
+    app.apply(normalize(spec), "present", wait=False, timeout=0)
+    scaled = normalize(spec, {"web": {"replicas": 4, "update": {"parallelism": 0}}})
+    result = app.apply(scaled, "present", wait=False, timeout=0)
+    assert [(a["service"], a["action"]) for a in result["actions"]] == [("web", "update")]
+    live = app.client.api.services_by_name["demo_web"]["Spec"]
+    assert live["Mode"] == {"Replicated": {"Replicas": 4}} and live["UpdateConfig"]["Parallelism"] == 0
+    assert force_update(app, "demo_web") == 0
+    # A change of the tasks themselves replaces them.
+    app.apply(normalize(spec, {"web": {"replicas": 4, "env": {"A": "1"}}}), "present", wait=False, timeout=0)
+    assert force_update(app, "demo_web") == 1
 
 
 class StatusApi(FakeSwarmApi):
