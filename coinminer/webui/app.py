@@ -1,18 +1,20 @@
-"""webui: GET /json -> {"coins", "hashes", "now", "workers", "rate"} and a live page.
+"""webui: GET /json -> {"coins", "hashes", "now", "workers", "rate"}, GET
+/history -> the last two minutes of rates, and a live page.
 
-/json keeps the original's three fields (so the original page works against
-this backend and this page against the original's /json); "workers" and
-"rate" are extra. "rate" is hashes per second over the last ten seconds,
-from the counter this process samples once a second, so a reader (the
-rack's status screen) gets the rate from one request instead of two
-requests seconds apart; it is null until five seconds of samples exist.
-The page and its script are served from this process: racks are often
-offline, so there is no CDN and no chart library, just a canvas.
+/json keeps the original's three fields, so the original page works against
+this backend; "workers" and "rate" are extra. This process samples the
+counter once a second and fits the rate over the last twenty seconds, so a
+reader (the page, the rack's status screen) gets the rate from one request
+instead of two requests seconds apart, and the page opens with the big
+number and its chart already right. The page and its script are served from
+this process: racks are often offline, so there is no CDN and no chart
+library, just a canvas.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import statistics
 import threading
 import time
 from collections import deque
@@ -40,18 +42,34 @@ def load_static(root: Path = STATIC) -> dict[str, tuple[bytes, str]]:
     return files
 
 
-class RateWindow:
-    """The hashes counter sampled over the last ``span`` seconds."""
+# Workers hand in their counts in batches about once a second, out of step
+# with each other and with the sampler, so the counter climbs in steps of a
+# few hashes. A least-squares slope over twenty seconds of samples averages
+# the steps out: with 4 workers it stays within about 2 % of the workers' own
+# counts, where the difference of two samples five seconds apart (what the
+# page used to show) strayed by 7 % and more (BENCHMARKS.md).
+RATE_SPAN = 20.0  # seconds of counter samples one rate is fitted over
+RATE_MINIMUM = 10.0  # no rate from fewer seconds of samples: it would jump about
+HISTORY_SPAN = 120.0  # seconds of rates kept for the page's chart
 
-    def __init__(self, span: float = 10.0, minimum: float = 5.0) -> None:
+
+class RateWindow:
+    """The hashes counter sampled over the last ``span`` seconds, and the
+    rate fitted at each sample over the last ``keep`` seconds."""
+
+    def __init__(self, span: float = RATE_SPAN, minimum: float = RATE_MINIMUM,
+                 keep: float = HISTORY_SPAN) -> None:
         self.span = span
         self.minimum = minimum
+        self.keep = keep
         self.samples: deque[tuple[float, int]] = deque()
+        self.rates: deque[tuple[float, float]] = deque()
         self.lock = threading.Lock()
 
     def add(self, now: float, hashes: int | None) -> None:
         """One sample; None (redis did not answer) or a counter that went
-        down (redis lost data) starts the window afresh."""
+        down (redis lost data) starts the fit afresh. The rates already
+        fitted stay: they were true when they were taken."""
         with self.lock:
             if hashes is None or (self.samples and hashes < self.samples[-1][1]):
                 self.samples.clear()
@@ -59,13 +77,32 @@ class RateWindow:
                 self.samples.append((now, hashes))
             while len(self.samples) > 2 and now - self.samples[0][0] > self.span:
                 self.samples.popleft()
+            rate = self._fit()
+            if rate is not None:
+                self.rates.append((now, rate))
+            while self.rates and now - self.rates[0][0] > self.keep:
+                self.rates.popleft()
+
+    def _fit(self) -> float | None:
+        if len(self.samples) < 2 or self.samples[-1][0] - self.samples[0][0] < self.minimum:
+            return None
+        t0 = self.samples[0][0]
+        fit = statistics.linear_regression([t - t0 for t, _ in self.samples],
+                                           [float(v) for _, v in self.samples])
+        return round(fit.slope, 2)  # >= 0: the samples never go down
 
     def rate(self) -> float | None:
+        """The rate at the newest sample; None while the fit has too little."""
         with self.lock:
-            if len(self.samples) < 2 or self.samples[-1][0] - self.samples[0][0] < self.minimum:
+            if not self.rates or not self.samples or self.rates[-1][0] != self.samples[-1][0]:
                 return None
-            (t0, v0), (t1, v1) = self.samples[0], self.samples[-1]
-            return round((v1 - v0) / (t1 - t0), 2)
+            return self.rates[-1][1]
+
+    def history(self) -> list[list[float]]:
+        """[[unix time, rate], ...], oldest first: what the page's chart
+        starts with."""
+        with self.lock:
+            return [[round(t, 3), r] for t, r in self.rates]
 
 
 def sample_forever(db: Redis, window: RateWindow, interval: float = 1.0) -> None:
@@ -115,6 +152,9 @@ def create_app(db: Redis, static: dict[str, tuple[bytes, str]] | None = None,
         except (OSError, RedisError) as exc:
             return Response.json({"error": f"redis unavailable: {exc}"}, 503)
 
+    def history_view(_req: Request) -> Response:
+        return Response.json({"now": time.time(), "span": rates.keep, "rates": rates.history()})
+
     def asset(req: Request) -> Response:
         name = req.match.group(1) or "index.html"
         if name not in assets:
@@ -134,6 +174,7 @@ def create_app(db: Redis, static: dict[str, tuple[bytes, str]] | None = None,
 
     app.health = health
     app.route("GET", "/json", json_view)
+    app.route("GET", "/history", history_view)
     app.route("GET", r"/(index\.html)?", asset, label="/")
     app.route("GET", r"/static/([\w.-]+)", asset, label="/static")
     # Prometheus' way to the other services' /metrics (webui/monitor.py).

@@ -65,8 +65,8 @@ def _unread(answer: Any) -> Optional[str]:
 
 
 def hash_rate(first: Any, second: Any) -> Optional[float]:
-    """Hashes per second: the rate the web UI's /json reports itself (its
-    last ten seconds), else the change between two reads of /json; None
+    """Hashes per second: the rate the web UI's /json reports itself (fitted
+    over its last twenty seconds), else the change between two reads of /json; None
     when neither is there."""
     try:
         if first["json"].get("rate") is not None:

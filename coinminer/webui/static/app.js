@@ -1,42 +1,30 @@
-// Polls /json once a second and plots the hash rate. Plain canvas, no
+// Opens with the server's last two minutes of rates (/history), then polls
+// /json once a second. The server fits the rate (webui/app.py): the page
+// shows it as it comes, so the big number and the chart are right from the
+// first poll and every open page shows the same figure. Plain canvas, no
 // library: the page must work on an offline rack.
 "use strict";
 
 const WINDOW_S = 120;   // seconds of history on the chart
-const SMOOTH_S = 5;     // the big number averages over this many seconds
-const samples = [];     // {now, hashes}: raw counters from /json
-const rates = [];       // {now, rate}: per-interval rate, for the chart
+let rates = [];         // {now, rate}: the server's rate at each point
+let polls = 0;
 
 const $ = (id) => document.getElementById(id);
 const fmt = (n) => n.toLocaleString("en-US");
 
-function rateOver(seconds) {
-  if (samples.length < 2) return null;
-  const last = samples[samples.length - 1];
-  let first = samples[0];
-  for (const s of samples) { if (last.now - s.now <= seconds) { first = s; break; } }
-  if (first === last) first = samples[samples.length - 2];
-  const dt = last.now - first.now;
-  return dt > 0 ? (last.hashes - first.hashes) / dt : null;
-}
-
 function record(data) {
-  const prev = samples[samples.length - 1];
-  if (prev && data.hashes < prev.hashes) samples.length = 0;  // counters were reset
-  samples.push({ now: data.now, hashes: data.hashes });
-  while (samples.length > 2 && data.now - samples[0].now > WINDOW_S + SMOOTH_S) samples.shift();
-  // Workers hand in their counts about once a second, out of step with this
-  // poll, so the chart plots the smoothed rate rather than jagged deltas.
-  const rate = rateOver(SMOOTH_S);
-  if (rate !== null) rates.push({ now: data.now, rate });
+  if (typeof data.rate === "number") rates.push({ now: data.now, rate: data.rate });
   while (rates.length && data.now - rates[0].now > WINDOW_S) rates.shift();
 }
 
 function show(data) {
-  const rate = rateOver(SMOOTH_S);
-  if (rate !== null) {
-    $("rate").textContent = rate < 100 ? rate.toFixed(1) : fmt(Math.round(rate));
-    $("rate").dataset.rate = rate.toFixed(3);
+  const rate = $("rate");
+  if (typeof data.rate === "number") {
+    rate.textContent = data.rate < 100 ? data.rate.toFixed(1) : fmt(Math.round(data.rate));
+    rate.dataset.rate = data.rate.toFixed(3);
+  } else {  // a web UI too fresh to know its rate (ten seconds)
+    rate.textContent = "\u2013";
+    delete rate.dataset.rate;
   }
   $("coins").textContent = fmt(data.coins);
   $("hashes").textContent = fmt(data.hashes);
@@ -44,6 +32,13 @@ function show(data) {
   const status = $("status");
   status.textContent = "live \u2022 updated " + new Date(data.now * 1000).toLocaleTimeString();
   status.classList.remove("down");
+}
+
+async function getJSON(path) {
+  const resp = await fetch(path, { cache: "no-store" });
+  const data = await resp.json();
+  if (!resp.ok) throw new Error(data.error || resp.statusText);
+  return data;
 }
 
 function niceStep(v) {
@@ -97,9 +92,7 @@ function draw() {
 
 async function poll() {
   try {
-    const resp = await fetch("/json", { cache: "no-store" });
-    const data = await resp.json();
-    if (!resp.ok) throw new Error(data.error || resp.statusText);
+    const data = await getJSON("/json");
     record(data);
     show(data);
   } catch (err) {
@@ -107,9 +100,19 @@ async function poll() {
     status.textContent = "no data: " + err.message;
     status.classList.add("down");
   }
+  document.body.dataset.polls = String(++polls);
   draw();
 }
 
+async function start() {
+  try {
+    rates = (await getJSON("/history")).rates.map(([now, rate]) => ({ now, rate }));
+  } catch (err) {
+    // The chart fills from the polls instead; poll() says if /json fails too.
+  }
+  await poll();
+  setInterval(poll, 1000);
+}
+
 window.addEventListener("resize", draw);
-poll();
-setInterval(poll, 1000);
+start();
