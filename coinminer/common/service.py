@@ -460,17 +460,20 @@ def plain_response(status: int, reason: str) -> bytes:
 
 class BoundedHTTPServer(socketserver.TCPServer):
     """Accepts on one thread and serves connections on a pool of at most
-    `max_connections` threads; a connection beyond that gets an immediate 503.
+    `max_connections` threads, at most `max_per_client` of them for one
+    client address; a connection beyond either gets an immediate 503.
 
     Why not ThreadingHTTPServer: one thread per connection with no cap, so
     200 idle connections meant 203 threads; here threads and buffered
-    requests are bounded, and the pool's threads are reused.
+    requests are bounded, and the pool's threads are reused. Why a share per
+    address: with the cap alone, one client on the LAN that opened 128 idle
+    connections left every worker and every browser a 503.
     """
 
     allow_reuse_address = True
 
     def __init__(self, app: App, address: tuple[str, int], *, max_connections: int,
-                 idle_timeout: float, request_deadline: float) -> None:
+                 max_per_client: int, idle_timeout: float, request_deadline: float) -> None:
         # Listen backlog: room for a burst of reconnecting workers while the
         # accept loop answers 503s, without SYNs dropped (a 1 s client retry).
         self.request_queue_size = max(256, 2 * max_connections)
@@ -478,34 +481,43 @@ class BoundedHTTPServer(socketserver.TCPServer):
         super().__init__(address, handler)
         self.app = app
         self.max_connections = max_connections
+        self.max_per_client = max_per_client
         self.idle_timeout = idle_timeout
         self.request_deadline = request_deadline
         self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
+        self._open: dict[socket.socket, str] = {}  # connection -> client address
+        self._per_client: dict[str, int] = {}
         self._queue: queue.SimpleQueue[tuple[socket.socket, Any] | None] = queue.SimpleQueue()
         self._threads = 0
         self._idle_threads = 0
         self.refused = app.metrics.counter(
             "coinminer_http_connections_refused_total",
-            "Connections answered 503 because max_connections were open.")
+            "Connections answered 503, by the limit they met: service (max_connections "
+            "open) or client (max_per_client open from that address).")
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        client = str(client_address[0])
         with self._lock:
             if len(self._open) >= self.max_connections:
-                full = True
+                limit = "service"
+            elif self._per_client.get(client, 0) >= self.max_per_client:
+                limit = "client"
             else:
-                full = False
-                self._open.add(request)
+                limit = ""
+                self._open[request] = client
+                self._per_client[client] = self._per_client.get(client, 0) + 1
                 grow = self._idle_threads == 0 and self._threads < self.max_connections
                 if grow:
                     self._threads += 1
                 else:
                     self._idle_threads -= 1
-        if full:
-            self.refused.inc()
+        if limit:
+            self.refused.inc(labels={"limit": limit})
+            reason = ("too many connections, retry later" if limit == "service"
+                      else "too many connections from your address, retry later")
             with contextlib.suppress(OSError):
                 request.setblocking(False)
-                request.send(plain_response(503, "too many connections, retry later"))
+                request.send(plain_response(503, reason))
             self.shutdown_request(request)
             return
         self._queue.put((request, client_address))
@@ -521,7 +533,11 @@ class BoundedHTTPServer(socketserver.TCPServer):
                 log.warning("connection from %s failed: %s", client_address, exc)
             finally:
                 with self._lock:
-                    self._open.discard(request)
+                    client = self._open.pop(request)
+                    if self._per_client[client] > 1:
+                        self._per_client[client] -= 1
+                    else:
+                        del self._per_client[client]
                     self._idle_threads += 1
                 self.shutdown_request(request)
 
@@ -540,9 +556,15 @@ class BoundedHTTPServer(socketserver.TCPServer):
 
 
 def make_server(app: App, port: int, host: str = "", *, max_connections: int = 128,
-                idle_timeout: float = 15.0, request_deadline: float = 10.0) -> BoundedHTTPServer:
+                max_per_client: int | None = None, idle_timeout: float = 15.0,
+                request_deadline: float = 10.0) -> BoundedHTTPServer:
+    """`max_per_client` defaults to a quarter of `max_connections`: a web UI
+    behind one NAT address still serves dozens of browsers, and it takes
+    four addresses, not one, to fill the service."""
+    share = max(1, max_connections // 4) if max_per_client is None else max_per_client
     return BoundedHTTPServer(app, (host, port), max_connections=max_connections,
-                             idle_timeout=idle_timeout, request_deadline=request_deadline)
+                             max_per_client=share, idle_timeout=idle_timeout,
+                             request_deadline=request_deadline)
 
 
 def serve(app: App, port: int, logger: logging.Logger,
@@ -564,16 +586,20 @@ def serve(app: App, port: int, logger: logging.Logger,
     max_connections = env_int("MAX_CONNECTIONS", 128)
     if max_connections < 1:
         raise SystemExit(f"MAX_CONNECTIONS={max_connections} must be at least 1")
+    per_client = env_int("MAX_CONNECTIONS_PER_CLIENT", max(1, max_connections // 4))
+    if per_client < 1:
+        raise SystemExit(f"MAX_CONNECTIONS_PER_CLIENT={per_client} must be at least 1")
     # BIND "" is every interface: in a container that is its own network
     # namespace, which the app's peers must reach; on a host, BIND=127.0.0.1.
-    server = make_server(app, port, env_str("BIND", ""), max_connections=max_connections)
+    server = make_server(app, port, env_str("BIND", ""), max_connections=max_connections,
+                         max_per_client=per_client)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     worker = None
     if background is not None:
         worker = threading.Thread(target=background, args=(stop,), name="loop")
         worker.start()
-    logger.info("listening on port %d (at most %d connections)", server.server_address[1],
-                max_connections)
+    logger.info("listening on port %d (at most %d connections, %d from one address)",
+                server.server_address[1], max_connections, per_client)
     while not stop.wait(1.0):
         if worker is not None and not worker.is_alive():
             logger.error("main loop ended unexpectedly")

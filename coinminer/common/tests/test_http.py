@@ -176,6 +176,53 @@ def test_connections_beyond_the_cap_get_503_and_threads_stay_bounded(server_port
     assert status(reply) == 200 and reply.endswith(b"fine")
 
 
+def test_one_address_holds_only_its_share_of_the_connections(server_port) -> None:
+    """A hostile client on the LAN opens as many idle connections as it can:
+    it gets its share (a quarter), a 503 beyond it, and the workers and
+    browsers at other addresses are still served; the cap on the whole
+    service still holds against several such addresses."""
+    app = App("demo")
+    app.route("GET", "/ok", lambda _req: Response(body=b"fine"))
+    port = server_port(app, max_connections=16)
+
+    def connect(address: str) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", port), timeout=5,
+                                        source_address=(address, 0))
+
+    def ask(address: str) -> bytes:
+        with connect(address) as sock:
+            sock.sendall(b"GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return read_all(sock, 3.0)
+
+    hostile = [connect("127.0.0.2") for _ in range(40)]
+    try:
+        time.sleep(0.3)
+        replies = [read_all(sock, 0.05) for sock in hostile]
+        held = [r for r in replies if r == b""]
+        assert len(held) == 4, "a quarter of 16 slots for one address"
+        assert all(b"from your address" in r and status(r) == 503 for r in replies if r)
+        for other in ("127.0.0.1", "127.0.0.3"):
+            reply = ask(other)
+            assert status(reply) == 200 and reply.endswith(b"fine"), other
+        # Three more hostile addresses fill the service; its own cap answers.
+        crowd = [connect(f"127.0.0.{n}") for n in (4, 5, 6) for _ in range(4)]
+        try:
+            time.sleep(0.3)
+            last = ask("127.0.0.7")
+            assert status(last) == 503 and b"from your address" not in last
+        finally:
+            for sock in crowd:
+                sock.close()
+    finally:
+        for sock in hostile:
+            sock.close()
+    time.sleep(0.3)
+    assert status(ask("127.0.0.2")) == 200, "the share comes back when connections close"
+    metrics = exchange(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").decode()
+    assert 'coinminer_http_connections_refused_total{limit="client"} 36' in metrics
+    assert 'coinminer_http_connections_refused_total{limit="service"} 1' in metrics
+
+
 def test_keep_alive_and_pipelined_requests_are_served_in_order(server_port) -> None:
     port = server_port(create_hasher(delay=0))
     one = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na"
