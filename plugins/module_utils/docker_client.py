@@ -14,6 +14,7 @@ import traceback
 from typing import Any, Callable, Optional
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import DockerConnectError, exception_text
 
 try:
     import docker
@@ -60,10 +61,6 @@ DOCKER_COMMON_ARGS: dict[str, dict[str, Any]] = {
 }
 
 
-class DockerConnectError(Exception):
-    """No engine answered at the configured address; the message is one line."""
-
-
 def docker_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Return the common connection options plus a module's own options.
 
@@ -73,23 +70,6 @@ def docker_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     spec = {name: dict(opt) for name, opt in DOCKER_COMMON_ARGS.items()}
     spec.update(extra)
     return spec
-
-
-def one_line(exc: BaseException) -> str:
-    """The innermost useful reason of an SDK/requests error, on one line.
-
-    requests wraps the real cause ("No such file or directory", "Connection
-    refused") several levels deep; the outer text alone rarely says which.
-    """
-    text = " ".join(str(exc).split())
-    root = exc
-    while root.__cause__ is not None or root.__context__ is not None:
-        root = root.__cause__ or root.__context__  # type: ignore[assignment]
-    if root is not exc:
-        reason = " ".join(str(root).split())
-        if reason and reason not in text:
-            text = f"{text} ({reason})"
-    return text or type(exc).__name__
 
 
 def connect(docker_host: str = DEFAULT_DOCKER_HOST, timeout: int = DEFAULT_TIMEOUT) -> Any:
@@ -105,7 +85,7 @@ def connect(docker_host: str = DEFAULT_DOCKER_HOST, timeout: int = DEFAULT_TIMEO
         return docker.DockerClient(base_url=docker_host, version="auto", timeout=timeout)
     except DockerException as exc:
         raise DockerConnectError(
-            f"no Docker engine answers at {docker_host} (is dockerd running?): {one_line(exc)}"
+            f"no Docker engine answers at {docker_host} (is dockerd running?): {exception_text(exc)}"
         ) from exc
 
 
@@ -142,7 +122,7 @@ def exit_with_engine_result(module: Any, work: Callable[[Any], dict[str, Any]], 
     except own_errors as exc:
         module.fail_json(msg=f"{what}: {exc}" if own_prefix else str(exc), **extra, **getattr(exc, "details", {}))
     except ENGINE_ERRORS as exc:
-        module.fail_json(msg=f"{what} failed: {one_line(exc)}", exception=traceback.format_exc(), **extra)
+        module.fail_json(msg=f"{what} failed: {exception_text(exc)}", exception=traceback.format_exc(), **extra)
     finally:
         client.close()
     if not module._diff:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import IO, Any, Optional
 
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image
 
 try:
@@ -33,14 +34,6 @@ except ImportError:  # pragma: no cover - docker_client reports the missing SDK
 MIB = 1024 * 1024
 
 PRUNABLE = ("containers", "images", "networks", "volumes")
-
-
-class OperationError(Exception):
-    """An operation could not do what was asked; ``details`` go into the result."""
-
-    def __init__(self, msg: str, **details: Any) -> None:
-        super().__init__(msg)
-        self.details = details
 
 
 def short_id(value: Optional[str]) -> Optional[str]:

@@ -7,13 +7,18 @@ ansible-core's own type check of ``int`` and ``float`` options lets
 ``int`` option (it converts through ``decimal``), so the user sees a Python
 traceback instead of a message naming the option. ``build_module`` catches
 that, names the option, and fails the module the usual way.
+
+The module is built as declared first, so ``ansible-doc`` and the sanity
+tests see the documented types; only when that overflows is it built a
+second time with the numeric options unchecked, which is how the values
+that overflowed are found (through the module's own ``params``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.validation import check_type_float, check_type_int
 
 NUMERIC_CHECKS = {"int": check_type_int, "float": check_type_float}
@@ -40,14 +45,11 @@ def build_module(argument_spec: dict[str, dict[str, Any]], **kwargs: Any) -> Ans
     try:
         return AnsibleModule(argument_spec=argument_spec, **kwargs)
     except ArithmeticError:
-        params = _load_params()
-        bad = overflowing_options(argument_spec, params)
-        if not bad:
-            raise
-        # Built again with the culprits unchecked, only to fail it properly
-        # (no_log, output format); their values are never used.
-        lenient = {name: dict(option, type="raw") if name in bad else option
+        lenient = {name: dict(option, type="raw") if option.get("type", "str") in NUMERIC_CHECKS else option
                    for name, option in argument_spec.items()}
         module = AnsibleModule(argument_spec=lenient, **kwargs)
+        bad = overflowing_options(argument_spec, module.params)
+        if not bad:
+            raise
         module.fail_json(msg=f"{bad[0]}: must be a finite {argument_spec[bad[0]]['type']}, "
-                             f"got {str(params[bad[0]])[:40]}")
+                             f"got {str(module.params[bad[0]])[:40]}")

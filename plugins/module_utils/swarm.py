@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import SwarmError
+
 # Engine words for a node's place in its swarm.
 ROLES = ("manager", "worker")
 AVAILABILITIES = ("active", "pause", "drain")
 # LocalNodeState values in which a join or init can only fail.
 STUCK_STATES = ("pending", "error", "locked")
-
-
-class SwarmError(Exception):
-    """The engine is not where a swarm module can do what was asked; one line for the user."""
 
 
 def shape_membership(info: dict[str, Any]) -> dict[str, Any]:

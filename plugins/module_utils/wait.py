@@ -19,11 +19,11 @@ T = TypeVar("T")
 def wait_for(
     check: Callable[[], Tuple[bool, T]],
     timeout: float,
-    sleep: float,
+    interval: float,
     clock: Callable[[], float] = time.monotonic,
-    sleeper: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Tuple[bool, T, float]:
-    """Call ``check`` until it reports done or ``timeout`` seconds pass.
+    """Call ``check`` every ``interval`` seconds until it reports done or ``timeout`` seconds pass.
 
     ``check`` returns ``(done, state)``; the last state comes back either way,
     because on a timeout it is what the failure message must describe.
@@ -37,4 +37,4 @@ def wait_for(
         now = clock()
         if done or now >= deadline:
             return done, state, now - start
-        sleeper(max(0.0, min(sleep, deadline - now)))
+        sleep(max(0.0, min(interval, deadline - now)))

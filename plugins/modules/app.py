@@ -201,8 +201,9 @@ from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.pirack.cluster.plugins.module_utils.app.connect import closing, driver_for
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize, show
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import docker_argument_spec
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError, show
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import k8s_argument_spec
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module
 

@@ -158,8 +158,8 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     ENGINE_ERRORS,
     client_from_module,
     docker_argument_spec,
-    one_line,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import exception_text  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 
 
@@ -207,7 +207,7 @@ def main() -> None:
     except RootfsError as exc:
         module.fail_json(msg=str(exc))
     except ENGINE_ERRORS as exc:
-        module.fail_json(msg=f"the engine failed during the density ramp: {one_line(exc)}")
+        module.fail_json(msg=f"the engine failed during the density ramp: {exception_text(exc)}")
     finally:
         client.close()
     module.exit_json(changed=imported, **result)

@@ -363,9 +363,9 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (  # noqa: E402
     OPS,
     PRUNABLE,
-    OperationError,
     run_operation,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 

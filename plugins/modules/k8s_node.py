@@ -192,6 +192,7 @@ drain:
 from typing import Any, Optional  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import DrainError, NodeError  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (  # noqa: E402
     core_api_from_module,
     k8s_argument_spec,
@@ -199,8 +200,6 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import (  # noqa: E402
     CORDON_MARK,
     CORDON_OWNER,
-    DrainError,
-    NodeError,
     NodeService,
     desired_node_state,
     drain_plan,
@@ -316,7 +315,7 @@ class NodeManager:
                 self.result["drain"] = self.service.drain(
                     name,
                     timeout=self.params["drain_timeout"],
-                    sleep=self.params["drain_retry_delay"],
+                    retry_interval=self.params["drain_retry_delay"],
                     grace_period=self.params["grace_period"],
                     ignore_daemonsets=self.params["ignore_daemonsets"],
                     delete_emptydir_data=self.params["delete_emptydir_data"],

@@ -123,12 +123,12 @@ missing:
   elements: str
 """
 
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import NodeError  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (  # noqa: E402
     core_api_from_module,
     k8s_argument_spec,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import (  # noqa: E402
-    NodeError,
     NodeService,
     node_name_problem,
     node_summary,

@@ -163,8 +163,8 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     DockerException,
     client_from_module,
     docker_argument_spec,
-    one_line,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import exception_text
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module
 from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
 from ansible_collections.pirack.cluster.plugins.module_utils.sim_rack import (
@@ -388,7 +388,7 @@ class PiNodeManager:
         try:
             new.start()
         except DockerException as exc:
-            reason = one_line(exc)
+            reason = exception_text(exc)
             try:
                 new.remove(force=True)
                 old.rename(name)
@@ -396,7 +396,7 @@ class PiNodeManager:
                     old.start()
             except DockerException as undo:
                 self.fail(f"node {name}: the new container did not start ({reason}) and putting the "
-                          f"old one back failed ({one_line(undo)}); it is kept as container {parked}")
+                          f"old one back failed ({exception_text(undo)}); it is kept as container {parked}")
             self.fail(f"node {name}: the new container did not start ({reason}); the old one was put "
                       f"back{' and restarted' if was_running else ''}")
         old.remove(force=True)
@@ -477,7 +477,7 @@ def main() -> None:
     try:
         node = manager.present() if module.params["state"] == "present" else manager.absent()
     except DockerException as exc:
-        module.fail_json(msg=f"Docker engine error for node {module.params['name']}: {one_line(exc)}",
+        module.fail_json(msg=f"Docker engine error for node {module.params['name']}: {exception_text(exc)}",
                          changed=manager.changed, exception=traceback.format_exc())
     result: dict[str, Any] = {"changed": manager.changed, "node": node}
     if module._diff:

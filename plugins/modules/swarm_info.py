@@ -86,11 +86,10 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     ENGINE_ERRORS,
     client_from_module,
     docker_argument_spec,
-    one_line,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import SwarmError, exception_text  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.swarm import (  # noqa: E402
-    SwarmError,
     join_token,
     require_manager,
     shape_membership,
@@ -132,7 +131,7 @@ def main() -> None:
     except SwarmError as exc:
         module.fail_json(msg=str(exc))
     except ENGINE_ERRORS as exc:
-        module.fail_json(msg=f"reading the swarm failed: {one_line(exc)}", exception=traceback.format_exc())
+        module.fail_json(msg=f"reading the swarm failed: {exception_text(exc)}", exception=traceback.format_exc())
     finally:
         client.close()
     module.exit_json(**result)

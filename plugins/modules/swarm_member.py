@@ -148,9 +148,9 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     docker_argument_spec,
     exit_with_engine_result,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import SwarmError  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.swarm import (  # noqa: E402
-    SwarmError,
     refuse_stuck,
     shape_membership,
 )

@@ -139,11 +139,11 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     docker_argument_spec,
     exit_with_engine_result,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import SwarmError  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.swarm import (  # noqa: E402
     AVAILABILITIES,
     ROLES,
-    SwarmError,
     desired_spec,
     require_manager,
     shape_membership,

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils import docker_client
+from ansible_collections.pirack.cluster.plugins.module_utils import docker_client, errors
 from modkit import run_module
 
 
@@ -25,7 +25,7 @@ def test_the_docker_cli_finds_no_engine() -> None:
 
 
 def test_an_explicit_engine_socket_is_refused_in_process() -> None:
-    with pytest.raises(docker_client.DockerConnectError, match="tests/integration"):
+    with pytest.raises(errors.DockerConnectError, match="tests/integration"):
         docker_client.connect(docker_client.DEFAULT_DOCKER_HOST, timeout=5)
 
 

@@ -26,11 +26,11 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
     DEFAULT_PARALLELISM,
     SECRETS_DIR,
     SECRETS_VOLUME,
-    AppError,
     format_size,
     parse_cpus,
     parse_size,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     API_ERRORS,
     ApiException,

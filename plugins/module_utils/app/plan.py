@@ -16,7 +16,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Optional
 
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import DEFAULT_PARALLELISM, AppError
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import DEFAULT_PARALLELISM
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for
 
 

@@ -22,6 +22,7 @@ import re
 from fractions import Fraction
 from typing import Any, Optional
 
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError, show
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image, with_tag
 from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
 
@@ -78,36 +79,9 @@ UPDATE_FIELDS = ("parallelism",)
 DEFAULT_PARALLELISM = 1
 
 
-class AppError(Exception):
-    """The one error of the app engine: a bad spec or option, or an
-    orchestrator that could not be brought to the spec.
-
-    ``errors`` holds one line per problem. A spec's problems are all
-    collected before raising, so a person fixing a spec sees every mistake
-    at once instead of one per run.
-    """
-
-    def __init__(self, message: str, errors: Optional[list[str]] = None) -> None:
-        self.errors = errors or [message]
-        super().__init__(message)
-
-
 def spec_error(errors: list[str]) -> AppError:
     """The error for an invalid spec, every problem in its message."""
     return AppError("invalid app spec: " + "; ".join(errors), errors)
-
-
-def show(value: Any) -> str:
-    """A user's value as an error shows it: short, on one line, never raising.
-
-    repr escapes newlines; Python refuses to print integers of more than
-    4300 digits, and a message must never fail to be written.
-    """
-    try:
-        text = repr(value)
-    except ValueError:
-        return "an integer too long to print"
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _describe(value: Any) -> str:

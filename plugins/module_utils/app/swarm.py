@@ -23,15 +23,14 @@ from typing import Any, Optional
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
     DEFAULT_PARALLELISM,
-    AppError,
     format_size,
     parse_size,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (
     ENGINE_ERRORS,
     DockerException,
-    one_line,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError, exception_text
 
 try:
     from docker.errors import APIError, NotFound
@@ -318,7 +317,7 @@ class SwarmDriver(Driver):
         self.api = self.client.api
 
     def error_text(self, exc: BaseException) -> str:
-        return f"Docker engine: {one_line(exc)}"
+        return f"Docker engine: {exception_text(exc)}"
 
     def read(self, app: str) -> dict[str, Any]:
         """The app's live services by spec service name."""

@@ -19,6 +19,7 @@ import traceback
 from typing import Any, Optional
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import K8sClientError, one_line
 
 try:
     import urllib3
@@ -68,10 +69,6 @@ K8S_AUTH_ARGS: dict[str, dict[str, Any]] = {
 MAX_REQUEST_TIMEOUT = 3600
 
 
-class K8sClientError(Exception):
-    """The API could not be reached or configured; the message is one line."""
-
-
 def k8s_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Return the common connection options plus a module's own options.
 
@@ -93,11 +90,6 @@ def auth_problems(params: dict[str, Any]) -> list[str]:
         return [f"request_timeout must be a whole number of seconds from 1 to {MAX_REQUEST_TIMEOUT}, "
                 f"got {timeout!r}"]
     return []
-
-
-def one_line(text: Any) -> str:
-    """Collapse whitespace, so a message from a library stays on one line."""
-    return " ".join(str(text).split())
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

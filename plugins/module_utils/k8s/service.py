@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterable, Optional
 
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import DrainError, NodeError, one_line
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     API_ERRORS,
     ApiException,
@@ -19,7 +20,6 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     is_tls_error,
     json_answer,
     k8s_client,
-    one_line,
     server_text,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for
@@ -33,27 +33,6 @@ CORDON_OWNER = "pirack.cluster"
 # What the k8s_node module may ask of a node's schedulability.
 CORDON_REQUESTS = ("cordon", "uncordon", "drain", "undrain")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-
-
-class NodeError(Exception):
-    """A node operation failed; the message says which node and why.
-
-    ``retryable`` is true when waiting may help (no connection yet, a 5xx
-    while the API server starts), false when it cannot (TLS, 401, 404).
-    """
-
-    def __init__(self, message: str, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-class DrainError(NodeError):
-    """A drain stopped part-way; ``evicted`` lists the pods already evicted,
-    because those evictions happened and the result must say so."""
-
-    def __init__(self, message: str, evicted: Optional[list[str]] = None) -> None:
-        super().__init__(message)
-        self.evicted = list(evicted or [])
 
 
 # ---------------------------------------------------------------- checking options
@@ -558,7 +537,7 @@ class NodeService:
         self,
         name: str,
         timeout: float,
-        sleep: float,
+        retry_interval: float,
         grace_period: Optional[int] = None,
         ignore_daemonsets: bool = True,
         delete_emptydir_data: bool = False,
@@ -566,7 +545,7 @@ class NodeService:
     ) -> dict[str, Any]:
         """Evict every evictable pod from a node and wait until they are gone.
 
-        Evictions a PodDisruptionBudget refuses are retried every ``sleep``
+        Evictions a PodDisruptionBudget refuses are retried every ``retry_interval``
         seconds until ``timeout``; the failure message lists what still
         blocks, so the user knows which budget to look at. A failure after
         some evictions is a DrainError carrying them.
@@ -594,7 +573,7 @@ class NodeService:
             return not left, [f"{ref} (still terminating)" for ref in left]
 
         try:
-            done, waiting, elapsed = wait_for(step, timeout, sleep)
+            done, waiting, elapsed = wait_for(step, timeout, retry_interval)
         except NodeError as exc:
             raise DrainError(str(exc), sorted(evicted.values())) from exc
         if not done:

@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.pirack.cluster.plugins.module_utils import docker_client
+from ansible_collections.pirack.cluster.plugins.module_utils import docker_client, errors
 
 
 def test_spec_is_a_fresh_copy_with_extra_options() -> None:
@@ -35,14 +35,14 @@ def test_defaults_without_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert params["timeout"] == 60
 
 
-def test_one_line_reaches_the_root_cause() -> None:
+def test_exception_text_reaches_the_root_cause() -> None:
     try:
         try:
             raise FileNotFoundError(2, "No such file or directory")
         except FileNotFoundError as inner:
             raise RuntimeError("Error while fetching server API version:\n  connection aborted") from inner
     except RuntimeError as exc:
-        text = docker_client.one_line(exc)
+        text = errors.exception_text(exc)
     assert "\n" not in text
     assert "No such file or directory" in text
     assert text.startswith("Error while fetching server API version: connection aborted")
@@ -51,7 +51,7 @@ def test_one_line_reaches_the_root_cause() -> None:
 def test_connect_to_a_missing_socket_is_one_readable_line() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         address = f"unix://{os.path.join(tmp, 'nothing.sock')}"
-        with pytest.raises(docker_client.DockerConnectError) as err:
+        with pytest.raises(errors.DockerConnectError) as err:
             docker_client.connect(address, timeout=2)
     message = str(err.value)
     assert "\n" not in message
@@ -67,7 +67,7 @@ def test_connect_to_a_socket_that_never_speaks_http_fails_cleanly() -> None:
         server.bind(path)
         server.listen(1)
         try:
-            with pytest.raises(docker_client.DockerConnectError) as err:
+            with pytest.raises(errors.DockerConnectError) as err:
                 docker_client.connect(f"unix://{path}", timeout=1)
         finally:
             server.close()

@@ -8,7 +8,7 @@ import os
 import tarfile
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils import docker_ops
+from ansible_collections.pirack.cluster.plugins.module_utils import docker_ops, errors
 
 # Trimmed from GET /containers/json on a 20.10 engine.
 CONTAINER = {
@@ -142,7 +142,7 @@ def test_follow_stream_collects_aux_and_lines() -> None:
 def test_follow_stream_raises_the_engines_error_with_the_output_so_far() -> None:
     events = [{"stream": "Step 2/2 : RUN false\n"},
               {"errorDetail": {"code": 1}, "error": "The command '/bin/sh -c false'\nreturned 1"}]
-    with pytest.raises(docker_ops.OperationError) as err:
+    with pytest.raises(errors.OperationError) as err:
         docker_ops.follow_stream(events)
     assert str(err.value) == "The command '/bin/sh -c false' returned 1"
     assert err.value.details["stdout_lines"] == ["Step 2/2 : RUN false"]
@@ -190,7 +190,7 @@ def test_decode_survives_invalid_utf8() -> None:
 
 
 def test_missing_option_names_the_option() -> None:
-    with pytest.raises(docker_ops.OperationError, match="op=logs needs: name"):
+    with pytest.raises(errors.OperationError, match="op=logs needs: name"):
         docker_ops.op_logs(None, {"op": "logs"}, False)
 
 

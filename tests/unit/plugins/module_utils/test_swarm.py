@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils import swarm
+from ansible_collections.pirack.cluster.plugins.module_utils import errors, swarm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -108,9 +108,9 @@ def test_refuse_stuck(state: str, is_manager: bool, wanted: str, refused) -> Non
 
 def test_require_manager_names_what_the_engine_is() -> None:
     swarm.require_manager({"state": "active", "is_manager": True})
-    with pytest.raises(swarm.SwarmError, match="a worker of a swarm, not a swarm manager"):
+    with pytest.raises(errors.SwarmError, match="a worker of a swarm, not a swarm manager"):
         swarm.require_manager(swarm.shape_membership(recorded("info-worker.json")))
-    with pytest.raises(swarm.SwarmError, match="inactive, in no swarm"):
+    with pytest.raises(errors.SwarmError, match="inactive, in no swarm"):
         swarm.require_manager(swarm.shape_membership({}))
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import OperationError
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import overflowing_options
 from ansible_collections.pirack.cluster.plugins.modules.docker_op import (
     ENTRY_OPTIONS,

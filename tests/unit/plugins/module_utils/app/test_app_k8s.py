@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s as app_k8s
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client
 from app_api import AppApi, status
 

@@ -13,7 +13,8 @@ import pytest
 from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s as app_k8s
 from ansible_collections.pirack.cluster.plugins.module_utils.app import swarm as app_swarm
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import plan
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.modules import app as app_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -9,7 +9,8 @@ import os
 import pytest
 import yaml
 from ansible_collections.pirack.cluster.plugins.module_utils.app import spec as app_spec
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import with_tag
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..")

@@ -9,8 +9,9 @@ import copy
 from typing import Any, Optional
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import AppError, normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.app.swarm import SwarmDriver
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from docker.errors import APIError, NotFound
 
 SPEC = {"name": "demo", "services": {"web": {"image": "pirack/web:1", "ports": [{"port": 80, "published": 8000}]},

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.pirack.cluster.plugins.module_utils import errors
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client
 
 
@@ -27,7 +28,7 @@ def test_spec_is_a_fresh_copy() -> None:
 
 def test_missing_kubeconfig_is_one_line_naming_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "pirack-cluster9.yaml"
-    with pytest.raises(client.K8sClientError) as err:
+    with pytest.raises(errors.K8sClientError) as err:
         client.connect(str(missing), None)
     assert str(missing) in str(err.value)
     assert "\n" not in str(err.value)
@@ -38,7 +39,7 @@ def test_unknown_context_is_reported(tmp_path: Path) -> None:
     path.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: a\nclusters: [{name: a, cluster: {server: 'http://x'}}]\n"
         "users: [{name: a, user: {}}]\ncontexts: [{name: a, context: {cluster: a, user: a}}]\n")
-    with pytest.raises(client.K8sClientError) as err:
+    with pytest.raises(errors.K8sClientError) as err:
         client.connect(str(path), "pirack-nope")
     assert "pirack-nope" in str(err.value)
 
@@ -66,7 +67,7 @@ def test_a_kubeconfig_that_is_not_one_is_one_line_naming_the_file(
         tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "pirack-cluster1.yaml"
     path.write_bytes(content)
-    with pytest.raises(client.K8sClientError) as err:
+    with pytest.raises(errors.K8sClientError) as err:
         client.connect(str(path), None)
     assert str(err.value).startswith(f"cannot load kubeconfig {path}: ")
     assert expected in str(err.value)
@@ -74,7 +75,7 @@ def test_a_kubeconfig_that_is_not_one_is_one_line_naming_the_file(
 
 
 def test_a_directory_as_kubeconfig(tmp_path: Path) -> None:
-    with pytest.raises(client.K8sClientError, match=f"cannot load kubeconfig {tmp_path}: Is a directory"):
+    with pytest.raises(errors.K8sClientError, match=f"cannot load kubeconfig {tmp_path}: Is a directory"):
         client.connect(str(tmp_path), None)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.pirack.cluster.plugins.module_utils import errors
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client, service
 from fake_api import FakeApi, load
 from hypothesis import HealthCheck, given, settings
@@ -82,7 +83,7 @@ def test_planning_raises_only_node_errors(node: Any, labels: Any, taints: Any, c
     try:
         before, after = service.desired_node_state(node, labels, taints, cordon)
         patch = service.node_patch(before, after)
-    except service.NodeError as exc:
+    except errors.NodeError as exc:
         assert "\n" not in str(exc)
         return
     assert isinstance(patch, dict)
@@ -92,7 +93,7 @@ def test_planning_raises_only_node_errors(node: Any, labels: Any, taints: Any, c
 @SETTINGS
 @given(before=json_values, after=json_values)
 def test_node_patch_of_anything_else_is_a_node_error(before: Any, after: Any) -> None:
-    with pytest.raises(service.NodeError):
+    with pytest.raises(errors.NodeError):
         service.node_patch(before, after)
 
 
@@ -135,7 +136,7 @@ def test_a_plan_applied_leaves_nothing_to_do(index: int, labels: dict, taints: l
 def test_drain_plan_raises_only_node_errors(pod_list: Any, flags: tuple) -> None:
     try:
         evict, skipped, blockers = service.drain_plan(pod_list, *flags)
-    except service.NodeError as exc:
+    except errors.NodeError as exc:
         assert "\n" not in str(exc)
         return
     assert len(evict) + len(skipped) + len(blockers) == len(pod_list or [])
@@ -146,7 +147,7 @@ def test_drain_plan_raises_only_node_errors(pod_list: Any, flags: tuple) -> None
 def test_node_summary_raises_only_node_errors(node: Any) -> None:
     try:
         summary = service.node_summary(node)
-    except service.NodeError:
+    except errors.NodeError:
         return
     assert isinstance(summary["ready"], bool)
 
@@ -216,6 +217,6 @@ def test_any_kubeconfig_loads_or_fails_in_one_line(scratch: Path, content: bytes
     scratch.write_bytes(content)
     try:
         client.connect(str(scratch), context)
-    except client.K8sClientError as exc:
+    except errors.K8sClientError as exc:
         assert str(exc).startswith(f"cannot load kubeconfig {scratch}: ")
         assert "\n" not in str(exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ansible_collections.pirack.cluster.plugins.module_utils import errors
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client, service
 from fake_api import FakeApi, load
 
@@ -137,7 +138,7 @@ def test_an_operators_cordon_is_neither_marked_nor_lifted() -> None:
 
 def test_bad_options_are_all_named_at_once() -> None:
     node = load("nodes.json")["items"][1]
-    with pytest.raises(service.NodeError) as err:
+    with pytest.raises(errors.NodeError) as err:
         service.desired_node_state(node, {"bad key!": "x", "ok": ["a"]},
                                    [{"key": "k", "effect": "NoWay"}], None)
     assert str(err.value) == (
@@ -194,7 +195,7 @@ def test_patch_is_sent_as_json_and_applied(nodes_service: service.NodeService, a
 def test_drain_retries_evictions_a_budget_refuses(nodes_service: service.NodeService, api: FakeApi) -> None:
     api.evictions["redis-5c8b-fghij"] = [429, 429, 201]
     api.linger["worker-7d9f-abcde"] = 1
-    result = nodes_service.drain("c1-worker1", timeout=30, sleep=0.01, delete_emptydir_data=True)
+    result = nodes_service.drain("c1-worker1", timeout=30, retry_interval=0.01, delete_emptydir_data=True)
     assert result["evicted"] == ["dockercoins/hasher-66c4-klmno", "dockercoins/redis-5c8b-fghij",
                                  "dockercoins/worker-7d9f-abcde"]
     assert result["skipped"] == ["kube-system/svclb-webui-xyz12 (DaemonSet)"]
@@ -208,8 +209,8 @@ def test_drain_retries_evictions_a_budget_refuses(nodes_service: service.NodeSer
 def test_drain_times_out_naming_the_blocked_pod_and_budget(
         nodes_service: service.NodeService, api: FakeApi) -> None:
     api.evictions["redis-5c8b-fghij"] = [429]
-    with pytest.raises(service.NodeError) as err:
-        nodes_service.drain("c1-worker1", timeout=0.2, sleep=0.05, delete_emptydir_data=True)
+    with pytest.raises(errors.NodeError) as err:
+        nodes_service.drain("c1-worker1", timeout=0.2, retry_interval=0.05, delete_emptydir_data=True)
     message = str(err.value)
     assert message.startswith("draining node c1-worker1 timed out after")
     assert ("dockercoins/redis-5c8b-fghij (eviction refused: 429 Cannot evict pod as it would violate"
@@ -218,8 +219,8 @@ def test_drain_times_out_naming_the_blocked_pod_and_budget(
 
 
 def test_drain_refuses_before_evicting_anything(nodes_service: service.NodeService, api: FakeApi) -> None:
-    with pytest.raises(service.NodeError, match="hasher-66c4-klmno uses emptyDir"):
-        nodes_service.drain("c1-worker1", timeout=5, sleep=0.01)
+    with pytest.raises(errors.NodeError, match="hasher-66c4-klmno uses emptyDir"):
+        nodes_service.drain("c1-worker1", timeout=5, retry_interval=0.01)
     assert api.calls("POST") == []
 
 
@@ -234,7 +235,7 @@ def test_drain_refuses_before_evicting_anything(nodes_service: service.NodeServi
 def test_an_answer_that_is_not_api_json_is_one_line_naming_the_server(
         nodes_service: service.NodeService, api: FakeApi, content_type: str, body: bytes, expected: str) -> None:
     api.raw["/api/v1/nodes"] = (200, content_type, body)
-    with pytest.raises(service.NodeError) as err:
+    with pytest.raises(errors.NodeError) as err:
         nodes_service.list_nodes()
     assert str(err.value).startswith(f"listing nodes failed: the API server {api.url} (kubeconfig ")
     assert expected in str(err.value)
@@ -244,7 +245,7 @@ def test_an_answer_that_is_not_api_json_is_one_line_naming_the_server(
 def test_an_error_page_instead_of_a_status_keeps_the_http_reason(
         nodes_service: service.NodeService, api: FakeApi) -> None:
     api.raw["/api/v1/nodes/c1-worker1"] = (502, "text/html", b"<html>\n<h1>Bad Gateway</h1>\n</html>")
-    with pytest.raises(service.NodeError) as err:
+    with pytest.raises(errors.NodeError) as err:
         nodes_service.get_node("c1-worker1")
     assert str(err.value).endswith("answered 502 Bad Gateway")
     assert err.value.retryable is True
@@ -253,6 +254,6 @@ def test_an_error_page_instead_of_a_status_keeps_the_http_reason(
 def test_a_drain_that_fails_part_way_says_what_it_evicted(
         nodes_service: service.NodeService, api: FakeApi) -> None:
     api.evictions["redis-5c8b-fghij"] = [429]
-    with pytest.raises(service.DrainError) as err:
-        nodes_service.drain("c1-worker1", timeout=0.2, sleep=0.05, delete_emptydir_data=True)
+    with pytest.raises(errors.DrainError) as err:
+        nodes_service.drain("c1-worker1", timeout=0.2, retry_interval=0.05, delete_emptydir_data=True)
     assert err.value.evicted == ["dockercoins/hasher-66c4-klmno", "dockercoins/worker-7d9f-abcde"]
