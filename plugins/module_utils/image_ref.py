@@ -11,7 +11,17 @@ registry. A colon after the last slash is a tag; one before it is a port.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple, Optional
+
+# Docker's reference grammar (distribution/reference), part by part, so a
+# reference the engine would refuse ("invalid reference format") is refused
+# before anything is sent to it.
+REGISTRY = re.compile(r"(localhost|\[[0-9A-Fa-f:]+\]|[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+                      r"(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*)(:[0-9]{1,5})?")
+REPOSITORY = re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*")
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+DIGEST = re.compile(r"[a-z0-9]+([+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}")
 
 
 class ImageRef(NamedTuple):
@@ -63,3 +73,19 @@ def with_tag(reference: str, tag: Optional[str] = None, registry: Optional[str] 
     if ref.digest:
         return str(ref)
     return str(ref._replace(tag=tag or ref.tag))
+
+
+def is_valid_reference(reference: str) -> bool:
+    """Whether the engine accepts ``reference``: every part by Docker's grammar,
+    and nothing dropped by the split (``web:`` has an empty tag)."""
+    try:
+        ref = parse_image(reference)
+    except ValueError:
+        return False
+    parts = ((REGISTRY, ref.registry), (REPOSITORY, ref.repository), (TAG, ref.tag), (DIGEST, ref.digest))
+    return str(ref) == reference and all(part is None or pattern.fullmatch(part) for pattern, part in parts)
+
+
+def is_valid_registry(host: str) -> bool:
+    """Whether ``host`` names a registry (``host[:port]``) as a reference's first part would."""
+    return bool(REGISTRY.fullmatch(host)) and ("." in host or ":" in host or host == "localhost")

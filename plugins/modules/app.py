@@ -48,8 +48,16 @@ options:
       - A path is read on the host the module runs on (the swarm manager for
         O(orchestrator=swarm)); to use a file of the controller, pass
         C("{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}").
+      - Required for O(state=present). With O(state=absent) only the spec's C(name)
+        is read, so the task that deployed an app can remove it unchanged.
+      - Mutually exclusive with O(name).
     type: raw
-    required: true
+  name:
+    description:
+      - The app's name (the C(name) of its spec), to remove an app without its
+        spec (O(state=absent)).
+      - Mutually exclusive with O(spec).
+    type: str
   orchestrator:
     description:
       - Which orchestrator runs the app. V(k3s) is another name for V(k8s), so the
@@ -59,8 +67,10 @@ options:
     choices: [swarm, k8s, k3s]
   state:
     description:
-      - V(present) runs the app as the spec says; V(absent) removes its services
-        (and on Swarm its network).
+      - V(present) runs the app as the spec says; V(absent) removes its services,
+        its secrets and on Swarm its network. Absent needs only the app's name
+        (O(name), or the C(name) of O(spec)); O(overrides), O(secrets),
+        O(image_tag) and O(registry) are not used then.
       - Volumes and PersistentVolumeClaims are kept on removal; they hold the data.
     type: str
     choices: [present, absent]
@@ -155,7 +165,7 @@ EXAMPLES = r"""
 
 - name: Remove the coin-miner (its redis volume stays)
   pirack.cluster.app:
-    spec: "{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}"
+    name: coinminer
     orchestrator: swarm
     state: absent
 """
@@ -176,6 +186,8 @@ actions:
   description:
     - What was (or in check mode would be) done, one entry per service that changed.
     - C(action) is one of C(create), C(update), C(recreate) (mode changed) or C(remove).
+    - C(why), when present, is the state of an update the orchestrator gave up on
+      (for example C(paused)); the definition is sent again so the rollout resumes.
   returned: always
   type: list
   elements: dict
@@ -201,7 +213,9 @@ from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.pirack.cluster.plugins.module_utils.app.connect import closing, driver_for
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
+from ansible_collections.pirack.cluster.plugins.module_utils.app.model import App
+from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Action
+from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import app_name, normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import docker_argument_spec
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError, show
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import k8s_argument_spec
@@ -256,17 +270,31 @@ def check_options(params: dict[str, Any]) -> None:
                        f"got {show(params['namespace'])}")
 
 
-def diff_of(actions: list[dict[str, Any]]) -> dict[str, Any]:
+def diff_of(actions: list[Action]) -> dict[str, Any]:
     """Before/after of the services that change, keyed by service name."""
-    return {"before": {a["service"]: a["before"] for a in actions if a["before"] is not None},
-            "after": {a["service"]: a["after"] for a in actions if a["after"] is not None}}
+    return {"before": {a.service: a.before.as_dict() for a in actions if a.before is not None},
+            "after": {a.service: a.after.as_dict() for a in actions if a.after is not None}}
+
+
+def app_model(params: dict[str, Any]) -> App:
+    """The app the options describe: the whole spec to deploy it, its name alone to remove it."""
+    if params["state"] == "absent":
+        if params["name"] is not None:
+            return app_name(params["name"])
+        spec = load_spec(params)
+        return app_name(spec.get("name") if isinstance(spec, dict) else None)
+    if params["spec"] is None:
+        raise AppError("spec: required with state=present (name alone only removes an app)")
+    return normalize(load_spec(params), params["overrides"], params["image_tag"], params["registry"],
+                     params["secrets"])
 
 
 def main() -> None:
     """Entry point: validate everything, then connect, plan and act."""
     module = build_module(
         argument_spec=docker_argument_spec(**k8s_argument_spec(
-            spec={"type": "raw", "required": True},
+            spec={"type": "raw"},
+            name={"type": "str"},
             orchestrator={"type": "str", "required": True, "choices": ["swarm", "k8s", "k3s"]},
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
             overrides={"type": "dict", "default": {}},
@@ -277,13 +305,14 @@ def main() -> None:
             wait={"type": "bool", "default": True},
             wait_timeout={"type": "int", "default": 300},
         )),
+        required_one_of=[("spec", "name")],
+        mutually_exclusive=[("spec", "name")],
         supports_check_mode=True,
     )
     params = module.params
     try:
         check_options(params)
-        model = normalize(load_spec(params), params["overrides"], params["image_tag"], params["registry"],
-                          params["secrets"])
+        model = app_model(params)
         with closing(driver_for(module, params["secrets"])) as driver:
             result = driver.apply(model, params["state"], params["wait"], params["wait_timeout"])
     except AppError as exc:
@@ -293,8 +322,8 @@ def main() -> None:
         module.warn(f"{board} is down: {', '.join(services)} will start there when it is back")
     module.exit_json(
         changed=result["changed"],
-        app=model,
-        actions=[{"service": a["service"], "action": a["action"]} for a in actions],
+        app=model.as_dict(),
+        actions=[a.summary() for a in actions],
         boards_down=result["down"],
         diff=diff_of(actions),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: benchmark_density
 short_description: Start minimal containers on a board until memory runs low, record the curve, clean up
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Starts one tiny static HTTP server after another on the host's engine,
     busybox C(httpd) on the host network (no network namespace to set up), its

@@ -135,8 +135,8 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     ENGINE_ERRORS,
     client_from_module,
     docker_argument_spec,
-    one_line,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import exception_text  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 
 
@@ -188,7 +188,7 @@ def main() -> None:
     except (OverheadError, RootfsError) as exc:
         module.fail_json(msg=str(exc), paused=sorted(box.name for box in paused))
     except ENGINE_ERRORS as exc:
-        module.fail_json(msg=f"the engine failed during container vs native: {one_line(exc)}",
+        module.fail_json(msg=f"the engine failed during container vs native: {exception_text(exc)}",
                          paused=sorted(box.name for box in paused))
     finally:
         client.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: swarm_info
 short_description: Read the Docker Swarm membership of this host's engine, its nodes and join tokens
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Returns the engine's place in a swarm (state, node id, the managers it
     knows), through the Docker SDK for Python. An engine in no swarm is an
@@ -89,7 +89,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import SwarmError, exception_text  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
-from ansible_collections.pirack.cluster.plugins.module_utils.swarm import (  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.swarm_nodes import (  # noqa: E402
     join_token,
     require_manager,
     shape_membership,

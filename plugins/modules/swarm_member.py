@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: swarm_member
 short_description: Start, join or leave a Docker Swarm on the engine of this host
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes the Docker engine of the host it runs on start a new swarm
     (O(state=initialized)), join an existing one (O(state=joined)) or leave its
@@ -150,7 +150,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import SwarmError  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
-from ansible_collections.pirack.cluster.plugins.module_utils.swarm import (  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.swarm_nodes import (  # noqa: E402
     refuse_stuck,
     shape_membership,
 )

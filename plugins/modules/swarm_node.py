@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: swarm_node
 short_description: Set a Docker Swarm node's labels, role and availability, or remove the node
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs on a manager of the swarm (delegate the task to it) and changes one
     node's spec there, through the Docker SDK for Python. It sets the node's
@@ -141,7 +141,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import SwarmError  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
-from ansible_collections.pirack.cluster.plugins.module_utils.swarm import (  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.swarm_nodes import (  # noqa: E402
     AVAILABILITIES,
     ROLES,
     desired_spec,

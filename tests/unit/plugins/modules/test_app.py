@@ -123,3 +123,29 @@ def test_secret_values_never_appear_in_the_result(api: AppApi, tmp_path: Path, c
     missing = run_module(app.main, args(api, tmp_path, overrides=extra["overrides"], secrets={}), capsys)
     assert missing["msg"].startswith("invalid app spec: services.redis.secrets: 'redis-password' has no value; "
                                      "expected it among the module's secrets option")
+
+
+def test_absent_needs_only_the_name_and_the_deploying_task_removes_unchanged(api: AppApi, tmp_path: Path,
+                                                                             capsys) -> None:
+    run_module(app.main, args(api, tmp_path), capsys)
+    by_name = {"name": "coinminer", "orchestrator": "k3s", "namespace": "coinminer", "state": "absent",
+               "kubeconfig": str(api.kubeconfig(tmp_path)), "wait_timeout": 5}
+    checked = run_module(app.main, dict(by_name, _ansible_check_mode=True), capsys)
+    assert checked["changed"] and {a["action"] for a in checked["actions"]} == {"remove"}
+    gone = run_module(app.main, by_name, capsys)
+    assert gone["changed"] and gone["app"] == {"name": "coinminer", "network": {"encrypted": False}, "services": {}}
+    assert sorted(k for k, _ in api.objects) == ["PersistentVolumeClaim"], "the data stays"
+    # The spec of the deploying task, without its secrets: only its name is read.
+    again = run_module(app.main, dict(args(api, tmp_path), state="absent", secrets={}), capsys)
+    assert again["changed"] is False and again["actions"] == []
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({"state": "present", "name": "coinminer"}, "spec: required with state=present (name alone only removes an app)"),
+    ({"state": "absent", "name": "Coin_miner"}, "invalid app spec: name: expected an app name"),
+    ({"state": "absent", "spec": {"services": {}}}, "invalid app spec: name: expected an app name"),
+])
+def test_what_the_name_alone_cannot_do(tmp_path: Path, capsys, extra: dict, expected: str) -> None:
+    params = dict({"orchestrator": "swarm", "docker_host": f"unix://{tmp_path}/docker.sock"}, **extra)
+    result = run_module(app.main, params, capsys)
+    assert result["failed"] and result["msg"].startswith(expected), result["msg"]

@@ -6,22 +6,27 @@ molecule k3s scenario deploys these objects where k3s artifacts exist."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s as app_k8s
+from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s_driver as app_k8s
+from ansible_collections.pirack.cluster.plugins.module_utils.app import readiness
+from ansible_collections.pirack.cluster.plugins.module_utils.app.driver import Settings
+from ansible_collections.pirack.cluster.plugins.module_utils.app.model import App
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import CONTROL_PLANE
 from app_api import AppApi, status
 
 ROOT = Path(__file__).resolve().parents[5]
 NS = "coinminer"
 
 
-def coinminer(**kwargs: Any) -> dict[str, Any]:
+def coinminer(**kwargs: Any) -> App:
     with open(ROOT / "apps" / "coinminer.yml", encoding="utf-8") as handle:
         # The shipped spec names the redis password; the role gives its value.
         return normalize(yaml.safe_load(handle), **dict({"secrets": {"redis-password": "s3cret"}}, **kwargs))
@@ -40,8 +45,8 @@ def core(api: AppApi, tmp_path: Path) -> Any:
 
 
 def k8s(core: Any, check_mode: bool = False, **kwargs: Any) -> app_k8s.K8sDriver:
-    return app_k8s.K8sDriver(core, check_mode, namespace=NS, **dict({"secrets": {"redis-password": "s3cret"}},
-                                                                    **kwargs))
+    settings = dict({"secrets": {"redis-password": "s3cret"}}, **kwargs)
+    return app_k8s.K8sDriver(core, Settings(check_mode, namespace=NS, **settings))
 
 
 # ----------------------------------------------------------------- rendering
@@ -55,7 +60,7 @@ REDIS = {"image": "pirack/coinminer-redis:latest", "replicas": 1, "ports": [{"po
 
 
 def test_redis_renders_to_a_recreated_deployment_on_the_master_with_its_claim() -> None:
-    redis = normalize({"name": "coinminer", "services": {"redis": REDIS}})["services"]["redis"]
+    redis = normalize({"name": "coinminer", "services": {"redis": REDIS}}).services["redis"]
     assert app_k8s.render_workload("coinminer", NS, "redis", redis) == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -97,7 +102,7 @@ def test_redis_renders_to_a_recreated_deployment_on_the_master_with_its_claim() 
 
 
 def test_rng_renders_to_a_daemonset_with_limits_and_env() -> None:
-    rng = app_k8s.render_workload("coinminer", NS, "rng", coinminer()["services"]["rng"])
+    rng = app_k8s.render_workload("coinminer", NS, "rng", coinminer().services["rng"])
     assert rng["kind"] == "DaemonSet"
     assert "replicas" not in rng["spec"] and "strategy" not in rng["spec"]
     # The shipped spec rolls every board's rng at once, each new pod started
@@ -112,12 +117,12 @@ def test_rng_renders_to_a_daemonset_with_limits_and_env() -> None:
 
 def test_webui_publishes_a_host_port_and_worker_scales_with_rolling_updates() -> None:
     model = coinminer(overrides={"worker": {"replicas": 8}})
-    webui = app_k8s.render_workload("coinminer", NS, "webui", model["services"]["webui"])
+    webui = app_k8s.render_workload("coinminer", NS, "webui", model.services["webui"])
     assert webui["spec"]["template"]["spec"]["containers"][0]["ports"] == [
         {"containerPort": 80, "protocol": "TCP", "hostPort": 8000}]
     # A host port is held by the old pod: replace, do not surge.
     assert webui["spec"]["strategy"] == {"type": "Recreate"}
-    worker = app_k8s.render_workload("coinminer", NS, "worker", model["services"]["worker"])
+    worker = app_k8s.render_workload("coinminer", NS, "worker", model.services["worker"])
     assert worker["spec"]["replicas"] == 8
     assert worker["spec"]["strategy"] == {"type": "RollingUpdate",
                                           "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
@@ -136,7 +141,7 @@ def test_update_parallelism_renders_to_a_rolling_update_and_reads_back(
     strategy = {"type": "RollingUpdate", "rollingUpdate": rendered}
     assert app_k8s.read_parallelism(kind, strategy, surge) == parallelism
     # Read as the other form, it is a difference: the next apply puts this one in.
-    assert app_k8s.read_parallelism(kind, strategy, not surge) == rendered
+    assert app_k8s.read_parallelism(kind, strategy, not surge) is None
     if kind == "DaemonSet" and not surge:
         # The API server's own maxSurge: 0 is not a difference.
         strategy["rollingUpdate"] = dict(rendered, maxSurge=0)
@@ -150,33 +155,33 @@ def test_a_daemonset_starts_its_new_pods_first_unless_they_hold_a_host_port() ->
         "agent": {"image": "i", "mode": "global"},
         "edge": {"image": "i", "mode": "global", "ports": [{"port": 80, "published": 8080}]}}}
     model = normalize(spec)
-    agent = app_k8s.render_workload("a", NS, "agent", model["services"]["agent"])
-    edge = app_k8s.render_workload("a", NS, "edge", model["services"]["edge"])
+    agent = app_k8s.render_workload("a", NS, "agent", model.services["agent"])
+    edge = app_k8s.render_workload("a", NS, "edge", model.services["edge"])
     assert agent["spec"]["updateStrategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
     assert edge["spec"]["updateStrategy"]["rollingUpdate"] == {"maxUnavailable": 1}
     for name, workload in (("agent", agent), ("edge", edge)):
         service = {"spec": {"ports": [{"port": 80, "targetPort": 80}, {"port": 8080, "targetPort": 8080}]}}
         view = app_k8s.read_service(workload, service, {})
-        assert view["update"] == {"parallelism": 1}, name
+        assert view.update.parallelism == 1, name
 
 
 def test_a_rolling_update_that_is_not_ours_reads_as_a_difference() -> None:
     """A Deployment made before the field existed has the API's 25 % / 25 %:
-    it reads as itself, so the next apply puts the spec's parallelism in."""
+    it reads as no parallelism of ours, so the next apply puts the spec's in."""
     foreign = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
-    assert app_k8s.read_parallelism("Deployment", foreign) == foreign["rollingUpdate"]
+    assert app_k8s.read_parallelism("Deployment", foreign) is None
     surge_and_gap = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}}
-    assert app_k8s.read_parallelism("Deployment", surge_and_gap) == {"maxSurge": 1, "maxUnavailable": 1}
+    assert app_k8s.read_parallelism("Deployment", surge_and_gap) is None
     # A recreated Deployment has no parallelism to read; its desired view has the default.
-    redis = coinminer(overrides={"redis": {"update": {"parallelism": 4}}})["services"]["redis"]
+    redis = coinminer(overrides={"redis": {"update": {"parallelism": 4}}}).services["redis"]
     assert app_k8s.read_parallelism("Deployment", {"type": "Recreate"}) == 1
-    assert app_k8s.desired_view(redis)["update"] == {"parallelism": 1}
+    assert app_k8s.desired_view(redis).update.parallelism == 1
 
 
 def test_placement_keys_map_to_the_k3s_node_labels() -> None:
     spec = {"name": "a", "services": {"s": {"image": "i", "placement": {
         "role": "worker", "model": "pi3bplus", "cluster": "cluster2", "example.com/disk": "ssd"}}}}
-    service = normalize(spec)["services"]["s"]
+    service = normalize(spec).services["s"]
     pod = app_k8s.render_workload("a", NS, "s", service)["spec"]["template"]["spec"]
     terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert terms == [{"matchExpressions": [
@@ -196,7 +201,7 @@ def test_render_puts_claims_first_and_skips_services_without_ports() -> None:
 
 def test_every_coinminer_service_reads_back_as_the_model() -> None:
     model = coinminer()
-    for name, service in model["services"].items():
+    for name, service in model.services.items():
         claims = {c["metadata"]["name"]: c for c in app_k8s.render_claims("coinminer", NS, name, service)}
         workload = app_k8s.render_workload("coinminer", NS, name, service)
         assert app_k8s.read_service(workload, app_k8s.render_service("coinminer", NS, name, service),
@@ -204,26 +209,26 @@ def test_every_coinminer_service_reads_back_as_the_model() -> None:
 
 
 def test_a_port_without_its_service_object_is_not_deployed() -> None:
-    hasher = coinminer()["services"]["hasher"]
+    hasher = coinminer().services["hasher"]
     view = app_k8s.read_service(app_k8s.render_workload("coinminer", NS, "hasher", hasher), None, {})
-    assert view["ports"] == [] and view != hasher
+    assert view.ports == () and view != hasher
 
 
 def test_rollout_status_of_deployments_and_daemonsets() -> None:
     dep = {"kind": "Deployment", "metadata": {"generation": 3}, "spec": {"replicas": 2},
            "status": {"observedGeneration": 3, "replicas": 3, "updatedReplicas": 2, "availableReplicas": 2}}
-    assert not app_k8s.rollout_status(dep)["done"], "an old pod is still there"
+    assert not readiness.k8s_rollout(dep)["done"], "an old pod is still there"
     dep["status"]["replicas"] = 2
-    assert app_k8s.rollout_status(dep)["done"]
+    assert readiness.k8s_rollout(dep)["done"]
     dep["metadata"]["generation"] = 4
-    assert not app_k8s.rollout_status(dep)["done"], "controller has not seen the new spec"
+    assert not readiness.k8s_rollout(dep)["done"], "controller has not seen the new spec"
     ds = {"kind": "DaemonSet", "metadata": {"generation": 1},
           "status": {"observedGeneration": 1, "desiredNumberScheduled": 6, "currentNumberScheduled": 6,
                      "updatedNumberScheduled": 6, "numberAvailable": 5}}
-    assert not app_k8s.rollout_status(ds)["done"]
+    assert not readiness.k8s_rollout(ds)["done"]
     ds["status"]["numberAvailable"] = 6
-    assert app_k8s.rollout_status(ds)["done"]
-    assert app_k8s.rollout_status({"kind": "Deployment", "metadata": {"generation": 1}, "spec": {"replicas": 0},
+    assert readiness.k8s_rollout(ds)["done"]
+    assert readiness.k8s_rollout({"kind": "Deployment", "metadata": {"generation": 1}, "spec": {"replicas": 0},
                                    "status": {"observedGeneration": 1}})["done"]
 
 
@@ -233,7 +238,7 @@ def test_pod_problems_quote_scheduler_and_kubelet() -> None:
          "message": "0/6 nodes are available: 6 node(s) didn't match Pod's node affinity/selector."}]}},
         {"metadata": {"name": "rng-1"}, "status": {"containerStatuses": [
             {"state": {"waiting": {"reason": "ContainerCreating"}}}]}}]
-    assert app_k8s.pod_problems(pods) == [
+    assert readiness.pod_problems(pods) == [
         "pod redis-1: Unschedulable: 0/6 nodes are available: 6 node(s) didn't match Pod's node affinity/selector.",
         "pod rng-1: ContainerCreating"]
 
@@ -245,10 +250,10 @@ def test_apply_creates_every_object_then_a_rerun_writes_nothing(api: AppApi, cor
     model = coinminer()
     result = k8s(core).apply(model, "present", wait=True, timeout=5)
     assert result["changed"]
-    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [
+    assert sorted((a.service, a.action) for a in result["actions"]) == [
         ("hasher", "create"), ("redis", "create"), ("rng", "create"), ("webui", "create"), ("worker", "create")]
     stored = {(k, n): o for (k, n), o in api.objects.items() if k != "Pod"}
-    secrets = {("Secret", n) for service in model["services"].values() for n in service["secrets"]}
+    secrets = {("Secret", n) for service in model.services.values() for n in service.secrets}
     assert sorted(stored) == sorted({
         ("DaemonSet", "rng"), ("Deployment", "hasher"), ("Deployment", "redis"), ("Deployment", "webui"),
         ("Deployment", "worker"), ("NetworkPolicy", "hasher"), ("NetworkPolicy", "redis"), ("NetworkPolicy", "rng"),
@@ -268,9 +273,9 @@ def test_check_mode_reports_a_new_tag_without_writing(api: AppApi, core: Any) ->
     k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
     before = len(api.writes())
     result = k8s(core, check_mode=True).apply(coinminer(image_tag="v2"), "present", wait=True, timeout=5)
-    assert result["changed"] and {a["action"] for a in result["actions"]} == {"update"}
-    worker = next(a for a in result["actions"] if a["service"] == "worker")
-    assert (worker["before"]["image"], worker["after"]["image"]) == (
+    assert result["changed"] and {a.action for a in result["actions"]} == {"update"}
+    worker = next(a for a in result["actions"] if a.service == "worker")
+    assert (worker.before.image, worker.after.image) == (
         "pirack/coinminer-worker:latest", "pirack/coinminer-worker:v2")
     assert len(api.writes()) == before
 
@@ -294,7 +299,7 @@ def test_new_tag_replaces_whole_objects_and_scale_changes_only_the_worker(api: A
     api.requests.clear()
     result = k8s(core).apply(coinminer(image_tag="v2", overrides={"worker": {"replicas": 8}}), "present",
                              wait=True, timeout=5)
-    assert [(a["service"], a["action"]) for a in result["actions"]] == [("worker", "update")]
+    assert [(a.service, a.action) for a in result["actions"]] == [("worker", "update")]
     assert api.objects[("Deployment", "worker")]["spec"]["replicas"] == 8
 
 
@@ -302,21 +307,21 @@ def test_mode_change_swaps_the_kind(api: AppApi, core: Any) -> None:
     k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
     result = k8s(core).apply(coinminer(overrides={"rng": {"mode": "replicated", "replicas": 1}}),
                              "present", wait=True, timeout=5)
-    assert [(a["service"], a["action"]) for a in result["actions"]] == [("rng", "recreate")]
+    assert [(a.service, a.action) for a in result["actions"]] == [("rng", "recreate")]
     assert ("DaemonSet", "rng") not in api.objects and ("Deployment", "rng") in api.objects
 
 
 def test_services_left_out_of_the_spec_are_pruned_and_absent_keeps_claims(api: AppApi, core: Any) -> None:
     k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
-    smaller = coinminer()
-    del smaller["services"]["hasher"]
+    full = coinminer()
+    smaller = dataclasses.replace(full, services={n: s for n, s in full.services.items() if n != "hasher"})
     result = k8s(core).apply(smaller, "present", wait=False, timeout=5)
-    assert [(a["service"], a["action"]) for a in result["actions"]] == [("hasher", "remove")]
+    assert [(a.service, a.action) for a in result["actions"]] == [("hasher", "remove")]
     assert ("Deployment", "hasher") not in api.objects and ("Service", "hasher") not in api.objects
 
     result = k8s(core).apply(coinminer(), "absent", wait=True, timeout=5)
-    assert {a["action"] for a in result["actions"]} == {"remove"}
-    assert result["actions"][-1]["service"] == "redis", "the store goes after the services that write to it"
+    assert {a.action for a in result["actions"]} == {"remove"}
+    assert result["actions"][-1].service == "redis", "the store goes after the services that write to it"
     assert sorted(k for k, _ in api.objects) == ["PersistentVolumeClaim"]
     assert k8s(core).apply(coinminer(), "absent", wait=True, timeout=5)["changed"] is False
 
@@ -352,15 +357,15 @@ def test_a_notready_board_is_named_and_not_waited_for(api: AppApi, core: Any) ->
 def test_boards_down_follow_the_placement_labels() -> None:
     nodes = [{"metadata": {"name": name, "labels": labels}, "status": {"conditions": [
         {"type": "Ready", "status": ready}]}} for name, labels, ready in (
-        ("m", {app_k8s.CONTROL_PLANE: "true", "pirack.io/pi-model": "pi4"}, "Unknown"),
+        ("m", {CONTROL_PLANE: "true", "pirack.io/pi-model": "pi4"}, "Unknown"),
         ("w1", {"pirack.io/pi-model": "pi3bplus"}, "Unknown"),
         ("w2", {"pirack.io/pi-model": "pi3bplus"}, "True"),
         ("w3", {"pirack.io/pi-model": "pi4"}, "False"))]
     nodes.append({"metadata": {"name": "new", "labels": {}}, "status": {}})
-    assert app_k8s.boards_down(nodes, {}) == ["m", "new", "w1", "w3"]
-    assert app_k8s.boards_down(nodes, {"role": "worker"}) == ["new", "w1", "w3"]
-    assert app_k8s.boards_down(nodes, {"role": "master"}) == ["m"]
-    assert app_k8s.boards_down(nodes, {"role": "worker", "model": "pi3bplus"}) == ["w1"]
+    assert readiness.k8s_boards_down(nodes, {}) == ["m", "new", "w1", "w3"]
+    assert readiness.k8s_boards_down(nodes, {"role": "worker"}) == ["new", "w1", "w3"]
+    assert readiness.k8s_boards_down(nodes, {"role": "master"}) == ["m"]
+    assert readiness.k8s_boards_down(nodes, {"role": "worker", "model": "pi3bplus"}) == ["w1"]
 
 
 def test_api_errors_become_one_line(api: AppApi, core: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -386,9 +391,9 @@ OPEN = {"redis": {"allow_from": None}, "rng": {"allow_from": None}, "hasher": {"
 def test_the_coin_miner_lets_only_its_users_reach_redis_rng_and_hasher() -> None:
     """Issue 13: on k3s only worker and webui reach redis, only the worker
     rng and hasher; the worker and the web UI stay open to everyone."""
-    services = coinminer()["services"]
-    assert {name: s["allow_from"] for name, s in services.items()} == {
-        "redis": ["webui", "worker"], "rng": ["worker"], "hasher": ["worker"], "worker": None, "webui": None}
+    services = coinminer().services
+    assert {name: s.allow_from for name, s in services.items()} == {
+        "redis": ("webui", "worker"), "rng": ("worker",), "hasher": ("worker",), "worker": None, "webui": None}
     rendered = {name: app_k8s.render_policy("coinminer", NS, name, s) for name, s in services.items()}
     assert sorted(n for n, policy in rendered.items() if policy) == ["hasher", "redis", "rng"]
     assert rendered["rng"]["spec"]["ingress"] == [
@@ -397,7 +402,7 @@ def test_the_coin_miner_lets_only_its_users_reach_redis_rng_and_hasher() -> None
 
 
 def test_allow_from_renders_a_policy_that_admits_only_those_services_on_the_service_ports() -> None:
-    redis = coinminer()["services"]["redis"]
+    redis = coinminer().services["redis"]
     assert app_k8s.render_policy("coinminer", NS, "redis", redis) == {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": "redis", "namespace": NS, "labels": app_k8s.labels("coinminer", "redis")},
@@ -406,18 +411,18 @@ def test_allow_from_renders_a_policy_that_admits_only_those_services_on_the_serv
                  "ingress": [{"from": [{"podSelector": {"matchLabels": app_k8s.selector("coinminer", "webui")}},
                                        {"podSelector": {"matchLabels": app_k8s.selector("coinminer", "worker")}}],
                               "ports": [{"port": 6379, "protocol": "TCP"}]}]}}
-    closed = coinminer(overrides={"redis": {"allow_from": []}})["services"]["redis"]
+    closed = coinminer(overrides={"redis": {"allow_from": []}}).services["redis"]
     assert app_k8s.render_policy("coinminer", NS, "redis", closed)["spec"]["ingress"] == [], "no one"
-    assert app_k8s.render_policy("coinminer", NS, "redis", coinminer(overrides=OPEN)["services"]["redis"]) is None, \
+    assert app_k8s.render_policy("coinminer", NS, "redis", coinminer(overrides=OPEN).services["redis"]) is None, \
         "everyone"
 
 
 def test_policies_are_created_compared_and_removed_with_their_service(api: AppApi, core: Any) -> None:
     k8s(core).apply(coinminer(overrides=OPEN), "present", wait=False, timeout=5)
     result = k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
-    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [
+    assert sorted((a.service, a.action) for a in result["actions"]) == [
         ("hasher", "update"), ("redis", "update"), ("rng", "update")]
-    assert result["actions"][0]["before"]["allow_from"] is None
+    assert result["actions"][0].before.allow_from is None
     assert sorted(n for k, n in api.objects if k == "NetworkPolicy") == ["hasher", "redis", "rng"]
     before = len(api.writes())
     assert k8s(core).apply(coinminer(), "present", wait=False, timeout=5)["changed"] is False
@@ -425,7 +430,7 @@ def test_policies_are_created_compared_and_removed_with_their_service(api: AppAp
 
     fewer = {"rng": {"allow_from": None}}
     result = k8s(core).apply(coinminer(overrides=fewer), "present", wait=False, timeout=5)
-    assert [(a["service"], a["action"]) for a in result["actions"]] == [("rng", "update")]
+    assert [(a.service, a.action) for a in result["actions"]] == [("rng", "update")]
     assert ("NetworkPolicy", "rng") not in api.objects
     k8s(core).apply(coinminer(), "absent", wait=False, timeout=5)
     assert not [n for k, n in api.objects if k == "NetworkPolicy"]
@@ -434,13 +439,13 @@ def test_policies_are_created_compared_and_removed_with_their_service(api: AppAp
 # ------------------------------------------------------------------- secrets
 
 
-def with_password(value: str, **kwargs: Any) -> dict[str, Any]:
+def with_password(value: str, **kwargs: Any) -> App:
     return coinminer(overrides={"redis": {"secrets": ["redis-password"]}, "worker": {"secrets": ["redis-password"]}},
                      secrets={"redis-password": value}, **kwargs)
 
 
 def test_a_secret_is_a_file_from_a_mounted_secret_and_never_an_env_var() -> None:
-    redis = with_password("s3cret")["services"]["redis"]
+    redis = with_password("s3cret").services["redis"]
     workload = app_k8s.render_workload("coinminer", NS, "redis", redis)
     pod = workload["spec"]["template"]["spec"]
     assert pod["volumes"][-1] == {"name": "pirack-secrets", "projected": {"defaultMode": 0o444, "sources": [
@@ -465,8 +470,8 @@ def test_secrets_are_written_rolled_on_a_new_value_and_removed_with_the_app(api:
     assert driver("s3cret").apply(with_password("s3cret"), "present", wait=True, timeout=5)["changed"] is False
     assert len(api.writes()) == before
     result = driver("n3w").apply(with_password("n3w"), "present", wait=True, timeout=5)
-    users = sorted(n for n, s in with_password("n3w")["services"].items() if s["secrets"])
-    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [(n, "update") for n in users]
+    users = sorted(n for n, s in with_password("n3w").services.items() if s.secrets)
+    assert sorted((a.service, a.action) for a in result["actions"]) == [(n, "update") for n in users]
     assert {"redis", "worker"} <= set(users)
     assert api.objects[("Secret", "redis-password")]["data"] == {"redis-password": "bjN3"}
     no_secrets = {n: {"secrets": []} for n in ("hasher", "redis", "rng", "webui", "worker")}
@@ -490,4 +495,4 @@ def test_the_benchmark_probes_rng_and_hasher_from_their_own_node() -> None:
     assert deploy["benchmark_rng_single"]["placement"] == {"role": "master"}
     assert "else {'mode': 'global'}" in deploy["coinminer_overrides"]["rng"], "the other layout runs rng everywhere"
     assert deploy["coinminer_overrides"]["hasher"]["placement"] == {"role": "master"}
-    assert coinminer()["services"]["rng"]["allow_from"] == coinminer()["services"]["hasher"]["allow_from"] == ["worker"]
+    assert coinminer().services["rng"].allow_from == coinminer().services["hasher"].allow_from == ("worker",)

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s as app_k8s
+from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s_driver as app_k8s
+from ansible_collections.pirack.cluster.plugins.module_utils.app.driver import Settings
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client
 from app_api import AppApi
@@ -25,6 +26,7 @@ kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kuberne
 
 ROOT = Path(__file__).resolve().parents[5]
 NS = "coinminer"
+SECRETS = {"redis-password": "s3cret"}
 
 
 def k3s_minor() -> str:
@@ -84,7 +86,7 @@ def test_the_pinned_release_has_schemas() -> None:
 
 def test_the_schemas_do_refuse_a_bad_object() -> None:
     """The check can fail: a string count and a misspelled field are refused."""
-    worker = normalize(coinminer_spec(), secrets=COINMINER_SECRETS)["services"]["worker"]
+    worker = normalize(coinminer_spec(), secrets=COINMINER_SECRETS).services["worker"]
     deployment = app_k8s.render_workload("coinminer", NS, "worker", worker)
     bad = copy.deepcopy(deployment)
     bad["spec"]["replicas"] = "1"
@@ -109,7 +111,7 @@ def test_every_example_of_the_docs_renders_to_objects_the_api_accepts(name: str,
     named = {secret for service in spec["services"].values() for secret in service.get("secrets", [])}
     values = {secret: "example" for secret in named}
     model = normalize(spec, overrides, secrets=values)
-    secrets = [app_k8s.render_secret(model["name"], NS, secret, value) for secret, value in values.items()]
+    secrets = [app_k8s.render_secret(model.name, NS, secret, value) for secret, value in values.items()]
     assert problems(app_k8s.render(model, NS) + secrets) == []
 
 
@@ -118,14 +120,14 @@ def test_every_body_the_driver_sends_is_accepted(tmp_path: Path) -> None:
     carry resourceVersion and the Service's clusterIP), not only renders."""
     with AppApi() as api:
         core = client.connect(str(api.kubeconfig(tmp_path)), None)
-        driver = app_k8s.K8sDriver(core, namespace=NS, secrets={"redis-password": "s3cret"})
+        driver = app_k8s.K8sDriver(core, Settings(namespace=NS, secrets={"redis-password": "s3cret"}))
         driver.apply(normalize(coinminer_spec(), {"redis": {"secrets": ["redis-password"]}},
-                               secrets=driver.secrets), "present", wait=False, timeout=5)
+                               secrets=SECRETS), "present", wait=False, timeout=5)
         driver.apply(normalize(coinminer_spec(), {"redis": {"allow_from": ["worker"], "volumes": [
-            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2", secrets=driver.secrets),
+            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2", secrets=SECRETS),
             "present", wait=False, timeout=5)
         driver.apply(normalize(coinminer_spec(), {"redis": {"allow_from": ["worker", "webui"], "volumes": [
-            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2", secrets=driver.secrets),
+            {"name": "redis-data", "path": "/data", "size": "2Gi"}]}}, image_tag="v2", secrets=SECRETS),
             "present", wait=False, timeout=5)
         sent = [body for method, _, body in api.requests if method in ("POST", "PUT")]
     assert {b["kind"] for b in sent} == {"PersistentVolumeClaim", "Deployment", "DaemonSet", "Service",

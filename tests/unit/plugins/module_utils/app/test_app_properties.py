@@ -5,14 +5,16 @@ model; a model always plans, renders and reads back without surprises."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import string
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s as app_k8s
-from ansible_collections.pirack.cluster.plugins.module_utils.app import swarm as app_swarm
-from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import plan
+from ansible_collections.pirack.cluster.plugins.module_utils.app import k8s_driver as app_k8s
+from ansible_collections.pirack.cluster.plugins.module_utils.app import swarm_driver as app_swarm
+from ansible_collections.pirack.cluster.plugins.module_utils.app.model import App, Service
+from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Deployed, plan
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.modules import app as app_module
@@ -139,21 +141,23 @@ def test_the_values_of_the_issue_fail_naming_the_option(where: str, value: Any) 
     assert info.value.errors[0].startswith(f"services.web.resources.limits.{where}: expected ")
 
 
-def views_of(model: dict[str, Any], draw: Any) -> dict[str, Any]:
-    """Live views as a driver may read them: some services missing, some
-    partial (None), some drifted, and services the spec never had."""
-    live: dict[str, Any] = {}
-    for name, service in model["services"].items():
-        kind = draw(st.sampled_from(["same", "missing", "partial", "drifted"]))
+def views_of(model: App, draw: Any) -> dict[str, Deployed]:
+    """Live services as a driver may read them: some missing, some partial
+    (no service), some drifted or stalled, and services the spec never had."""
+    live: dict[str, Deployed] = {}
+    for name, service in model.services.items():
+        kind = draw(st.sampled_from(["same", "missing", "partial", "drifted", "stalled"]))
         if kind == "same":
-            live[name] = copy.deepcopy(service)
+            live[name] = Deployed(service)
         elif kind == "partial":
-            live[name] = None
+            live[name] = Deployed(None)
         elif kind == "drifted":
-            live[name] = dict(copy.deepcopy(service), image="other/image:0",
-                              mode=draw(st.sampled_from(["replicated", "global"])))
+            mode = draw(st.sampled_from(["replicated", "global"]))
+            live[name] = Deployed(dataclasses.replace(service, image="other/image:0", mode=mode))
+        elif kind == "stalled":
+            live[name] = Deployed(service, stalled="paused")
     for name in draw(st.lists(NAME, max_size=2)):
-        live.setdefault(name, draw(st.one_of(st.none(), st.just({"mode": "replicated", "volumes": [1]}))))
+        live.setdefault(name, draw(st.sampled_from([Deployed(None), Deployed(Service(image="x", mode="global"))])))
     return live
 
 
@@ -165,13 +169,14 @@ def test_plan_of_any_model_and_live_state(spec: Any, data: st.DataObject, state:
         return
     live = views_of(model, data.draw)
     actions = plan(model, live, state)
-    names = [a["service"] for a in actions]
+    names = [a.service for a in actions]
     assert len(names) == len(set(names)), "one action per service"
-    wanted = set(model["services"]) if state == "present" else set()
-    assert {a["service"] for a in actions if a["action"] == "remove"} == set(live) - wanted
-    assert all(a["action"] == "create" for a in actions if live.get(a["service"]) is None and a["after"])
-    # Applying the plan's "after" views leaves nothing to do.
-    settled = {n: s for n, s in model["services"].items()} if state == "present" else {}
+    wanted = set(model.services) if state == "present" else set()
+    assert {a.service for a in actions if a.action == "remove"} == set(live) - wanted
+    assert all(a.action == "create" for a in actions
+               if (live.get(a.service) is None or live[a.service].service is None) and a.after)
+    # Applying the plan's "after" services leaves nothing to do.
+    settled = {n: Deployed(s) for n, s in model.services.items()} if state == "present" else {}
     assert plan(model, settled, state) == []
 
 
@@ -181,8 +186,8 @@ def test_every_model_renders_and_reads_back_as_itself_on_both_drivers(spec: Any,
     model = normalize_or_error(spec, None, tag, registry)
     if model is None:
         return
-    app = model["name"]
-    for name, service in model["services"].items():
+    app = model.name
+    for name, service in model.services.items():
         rendered = app_swarm.render_service(app, name, service)
         assert app_swarm.read_service(app, rendered) == app_swarm.desired_view(service), name
         claims = {c["metadata"]["name"]: c for c in app_k8s.render_claims(app, "ns", name, service)}

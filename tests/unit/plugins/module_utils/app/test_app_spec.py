@@ -9,6 +9,7 @@ import os
 import pytest
 import yaml
 from ansible_collections.pirack.cluster.plugins.module_utils.app import spec as app_spec
+from ansible_collections.pirack.cluster.plugins.module_utils.app import values
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import with_tag
@@ -30,7 +31,7 @@ def with_service(**fields: object) -> dict:
 
 
 def test_minimal_service_gets_every_field_with_its_default() -> None:
-    assert normalize(MINIMAL) == {"name": "demo", "network": {"encrypted": False}, "services": {"web": {
+    assert normalize(MINIMAL).as_dict() == {"name": "demo", "network": {"encrypted": False}, "services": {"web": {
         "image": "pirack/web:1", "mode": "replicated", "replicas": 1, "ports": [], "env": {},
         "command": None, "args": None,
         "resources": {"limits": {"cpus": None, "memory": None}, "requests": {"cpus": None, "memory": None}},
@@ -40,8 +41,8 @@ def test_minimal_service_gets_every_field_with_its_default() -> None:
 def test_shipped_coinminer_spec_is_valid_and_says_what_the_issue_asks() -> None:
     with open(os.path.join(ROOT, "apps", "coinminer.yml"), encoding="utf-8") as handle:
         model = normalize(yaml.safe_load(handle), secrets={"redis-password": "s3cret"})
-    services = model["services"]
-    assert model["name"] == "coinminer"
+    services = model.as_dict()["services"]
+    assert model.name == "coinminer"
     assert sorted(services) == ["hasher", "redis", "rng", "webui", "worker"]
     assert services["rng"]["mode"] == "global" and services["rng"]["replicas"] is None
     assert services["redis"]["placement"] == {"role": "master"}
@@ -119,18 +120,18 @@ def test_error_message_of_the_exception_lists_every_problem() -> None:
 def test_quantities_take_one_canonical_form() -> None:
     model = normalize(with_service(resources={"limits": {"cpus": "500m", "memory": 67108864},
                                               "requests": {"cpus": 2, "memory": "0.5Gi"}}))
-    res = model["services"]["web"]["resources"]
+    res = model.services["web"].as_dict()["resources"]
     assert res == {"limits": {"cpus": 0.5, "memory": "64Mi"}, "requests": {"cpus": 2.0, "memory": "512Mi"}}
-    assert app_spec.format_size(500 * 10**6) == "500M"
-    assert app_spec.format_size(1000) == "1k"
-    assert app_spec.format_size(1001) == "1001"
-    assert app_spec.parse_cpus("0.25") == 0.25
+    assert values.format_size(500 * 10**6) == "500M"
+    assert values.format_size(1000) == "1k"
+    assert values.format_size(1001) == "1001"
+    assert values.parse_cpus("0.25") == 0.25
 
 
 def test_ports_env_and_placement_are_sorted_and_stringified() -> None:
     model = normalize(with_service(ports=[{"port": 90, "protocol": "udp"}, {"port": 80, "published": "8000"}],
                                    env={"B": 2, "A": 0.5}, placement={"role": "master", "cluster": "cluster1"}))
-    web = model["services"]["web"]
+    web = model.services["web"].as_dict()
     assert web["ports"] == [{"port": 80, "published": 8000, "protocol": "tcp"},
                             {"port": 90, "published": None, "protocol": "udp"}]
     assert list(web["env"].items()) == [("A", "0.5"), ("B", "2")]
@@ -140,9 +141,9 @@ def test_ports_env_and_placement_are_sorted_and_stringified() -> None:
 def test_secrets_are_named_in_the_spec_valued_by_the_option_and_kept_as_digests() -> None:
     spec = with_service(secrets=["pw", "pw"])
     model = normalize(spec, secrets={"pw": "hunter2", "unused": "x"})
-    assert model["services"]["web"]["secrets"] == {"pw": app_spec.secret_digest("pw", "hunter2")}
+    assert model.services["web"].secrets == {"pw": app_spec.secret_digest("pw", "hunter2")}
     assert "hunter2" not in str(model)
-    assert app_spec.secret_digest("pw", "hunter3") != model["services"]["web"]["secrets"]["pw"]
+    assert app_spec.secret_digest("pw", "hunter3") != model.services["web"].secrets["pw"]
     assert errors_of(spec) == ["services.web.secrets: 'pw' has no value; expected it among the module's "
                                "secrets option"]
     assert errors_of(spec, secrets={"pw": 5}) == ["secrets.pw: expected the secret's value as a non-empty string"]
@@ -151,26 +152,26 @@ def test_secrets_are_named_in_the_spec_valued_by_the_option_and_kept_as_digests(
 
 
 def test_allow_from_none_is_everyone_and_empty_is_no_one() -> None:
-    web = normalize(with_service(allow_from=["web", "web"]))["services"]["web"]
-    assert web["allow_from"] == ["web"]
-    assert normalize(with_service(allow_from=[]))["services"]["web"]["allow_from"] == []
-    assert normalize({**MINIMAL, "network": {"encrypted": True}})["network"] == {"encrypted": True}
+    web = normalize(with_service(allow_from=["web", "web"])).services["web"]
+    assert web.allow_from == ("web",)
+    assert normalize(with_service(allow_from=[])).services["web"].allow_from == ()
+    assert normalize({**MINIMAL, "network": {"encrypted": True}}).network.encrypted is True
 
 
 def test_update_parallelism_defaults_to_one_task_at_a_time_and_zero_is_all() -> None:
-    assert normalize(MINIMAL)["services"]["web"]["update"] == {"parallelism": 1}
-    assert normalize(with_service(update={"parallelism": 0}))["services"]["web"]["update"] == {"parallelism": 0}
-    assert normalize(with_service(update={"parallelism": "3"}))["services"]["web"]["update"] == {"parallelism": 3}
+    assert normalize(MINIMAL).services["web"].update.parallelism == 1
+    assert normalize(with_service(update={"parallelism": 0})).services["web"].update.parallelism == 0
+    assert normalize(with_service(update={"parallelism": "3"})).services["web"].update.parallelism == 3
 
 
 def test_empty_command_means_the_images_own() -> None:
-    assert normalize(with_service(command=[]))["services"]["web"]["command"] is None
+    assert normalize(with_service(command=[])).services["web"].command is None
 
 
 def test_overrides_scale_and_switch_mode_then_are_validated_like_the_spec() -> None:
     spec = with_service(mode="global")
     model = normalize(spec, overrides={"web": {"mode": "replicated", "replicas": "8"}})
-    assert model["services"]["web"]["replicas"] == 8
+    assert model.services["web"].replicas == 8
     assert spec["services"]["web"] == {"image": "pirack/web:1", "mode": "global"}, "spec was modified"
     errors = errors_of(MINIMAL, overrides={"web": {"replicas": "many"}})
     assert errors == ["services.web.replicas: expected an integer >= 0, got 'many' (string)"]
@@ -178,7 +179,7 @@ def test_overrides_scale_and_switch_mode_then_are_validated_like_the_spec() -> N
 
 def test_overrides_merge_mappings_key_by_key() -> None:
     model = normalize(with_service(env={"A": "1", "B": "2"}), overrides={"web": {"env": {"B": "3"}}})
-    assert model["services"]["web"]["env"] == {"A": "1", "B": "3"}
+    assert model.services["web"].env == {"A": "1", "B": "3"}
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
@@ -208,6 +209,6 @@ def test_image_tag_and_registry_rewrite_images(image: str, tag: str, registry: s
 def test_normalize_applies_tag_and_registry_to_every_service() -> None:
     spec = {"name": "demo", "services": {"a": {"image": "x/a:1"}, "b": {"image": "x/b"}}}
     model = normalize(spec, image_tag="v9", registry="10.0.0.1:5000")
-    assert [s["image"] for s in model["services"].values()] == ["10.0.0.1:5000/x/a:v9", "10.0.0.1:5000/x/b:v9"]
+    assert [s.image for s in model.services.values()] == ["10.0.0.1:5000/x/a:v9", "10.0.0.1:5000/x/b:v9"]
     unset = normalize(spec, image_tag="", registry="")
-    assert [s["image"] for s in unset["services"].values()] == ["x/a:1", "x/b"], "empty means unset"
+    assert [s.image for s in unset.services.values()] == ["x/a:1", "x/b"], "empty means unset"

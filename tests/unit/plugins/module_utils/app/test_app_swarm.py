@@ -5,11 +5,14 @@ real two-board swarm is molecule/app."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 
-from ansible_collections.pirack.cluster.plugins.module_utils.app import swarm as app_swarm
-from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import plan
+from ansible_collections.pirack.cluster.plugins.module_utils.app import readiness
+from ansible_collections.pirack.cluster.plugins.module_utils.app import swarm_driver as app_swarm
+from ansible_collections.pirack.cluster.plugins.module_utils.app.model import App
+from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Deployed, plan
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "app")
@@ -38,19 +41,19 @@ def fixture(name: str) -> dict:
         return json.load(handle)
 
 
-def model() -> dict:
+def model() -> App:
     return normalize(copy.deepcopy(SPEC))
 
 
-def swarm_plan(m: dict, live: dict, state: str) -> list:
+def swarm_plan(m: App, live: dict, state: str) -> list:
     """The one planner fed as the Swarm driver feeds it: inspected services
     read back, compared with what the engine can report of the model."""
-    views = {name: app_swarm.read_service(m["name"], obj["Spec"]) for name, obj in live.items()}
+    views = {name: Deployed(app_swarm.read_service(m.name, obj["Spec"])) for name, obj in live.items()}
     return plan(m, views, state, app_swarm.desired_view)
 
 
 def test_replicated_service_renders_field_by_field() -> None:
-    spec = app_swarm.render_service("apptest", "web", model()["services"]["web"])
+    spec = app_swarm.render_service("apptest", "web", model().services["web"])
     assert spec["Name"] == "apptest_web"
     assert spec["Labels"] == {"pirack.app": "apptest", "pirack.service": "web"}
     template = spec["TaskTemplate"]
@@ -71,7 +74,7 @@ def test_replicated_service_renders_field_by_field() -> None:
 
 
 def test_global_service_renders_field_by_field() -> None:
-    spec = app_swarm.render_service("apptest", "echo", model()["services"]["echo"])
+    spec = app_swarm.render_service("apptest", "echo", model().services["echo"])
     assert spec["Mode"] == {"Global": {}}
     assert spec["TaskTemplate"]["ContainerSpec"] == {"Image": "pirack/app-test:v1", "Env": [], "Mounts": [],
                                                      "Command": ["/bin/busybox"]}
@@ -85,22 +88,22 @@ def test_global_service_renders_field_by_field() -> None:
 
 def test_update_parallelism_renders_and_reads_back() -> None:
     for parallelism in (0, 1, 3):
-        service = normalize(copy.deepcopy(SPEC), {"echo": {"update": {"parallelism": parallelism}}})["services"]["echo"]
+        service = normalize(copy.deepcopy(SPEC), {"echo": {"update": {"parallelism": parallelism}}}).services["echo"]
         rendered = app_swarm.render_service("apptest", "echo", service)
         assert rendered["UpdateConfig"]["Parallelism"] == parallelism
-        assert app_swarm.read_service("apptest", rendered)["update"] == {"parallelism": parallelism}
+        assert app_swarm.read_service("apptest", rendered).update.parallelism == parallelism
     # A live service at another parallelism is an update, nothing else differs.
-    live = app_swarm.render_service("apptest", "echo", model()["services"]["echo"])
+    live = app_swarm.render_service("apptest", "echo", model().services["echo"])
     live["UpdateConfig"]["Parallelism"] = 0
-    m = {"name": "apptest", "services": {"echo": model()["services"]["echo"]}}
+    m = App("apptest", services={"echo": model().services["echo"]})
     actions = swarm_plan(m, {"echo": {"Spec": live}}, "present")
-    assert [(a["action"], a["before"]["update"], a["after"]["update"]) for a in actions] == [
-        ("update", {"parallelism": 0}, {"parallelism": 1})]
+    assert [(a.action, a.before.update.parallelism, a.after.update.parallelism) for a in actions] == [
+        ("update", 0, 1)]
 
 
 def test_every_rendered_service_reads_back_as_its_desired_view() -> None:
     m = model()
-    for name, service in m["services"].items():
+    for name, service in m.services.items():
         rendered = app_swarm.render_service("apptest", name, service)
         assert app_swarm.read_service("apptest", rendered) == app_swarm.desired_view(service), name
 
@@ -108,9 +111,12 @@ def test_every_rendered_service_reads_back_as_its_desired_view() -> None:
 def test_engine_answer_with_its_defaults_reads_back_unchanged() -> None:
     live = fixture("swarm-service-web.json")
     view = app_swarm.read_service("apptest", live["Spec"])
-    assert view == app_swarm.desired_view(model()["services"]["web"])
-    assert swarm_plan({"name": "apptest", "services": {"web": model()["services"]["web"]}},
-                      {"web": live}, "present") == []
+    assert view == app_swarm.desired_view(model().services["web"])
+    assert swarm_plan(App("apptest", services={"web": model().services["web"]}), {"web": live}, "present") == []
+
+
+def with_web(m: App, **fields: object) -> App:
+    return dataclasses.replace(m, services=dict(m.services, web=dataclasses.replace(m.services["web"], **fields)))
 
 
 def test_plan_creates_updates_recreates_and_prunes() -> None:
@@ -118,23 +124,21 @@ def test_plan_creates_updates_recreates_and_prunes() -> None:
     live_web = fixture("swarm-service-web.json")
     live_old = copy.deepcopy(live_web)
     live_old["Spec"]["Name"] = "apptest_old"
-    m["services"]["web"]["image"] = "pirack/app-test:v2"
+    m = with_web(m, image="pirack/app-test:v2")
     actions = swarm_plan(m, {"web": live_web, "old": live_old}, "present")
-    by_service = {a["service"]: a for a in actions}
-    assert {s: a["action"] for s, a in by_service.items()} == {"echo": "create", "web": "update", "old": "remove"}
-    assert by_service["web"]["before"]["image"] == "pirack/app-test:v1"
-    assert by_service["web"]["after"]["image"] == "pirack/app-test:v2"
-    assert by_service["echo"]["before"] is None and by_service["old"]["after"] is None
+    by_service = {a.service: a for a in actions}
+    assert {s: a.action for s, a in by_service.items()} == {"echo": "create", "web": "update", "old": "remove"}
+    assert by_service["web"].before.image == "pirack/app-test:v1"
+    assert by_service["web"].after.image == "pirack/app-test:v2"
+    assert by_service["echo"].before is None and by_service["old"].after is None
 
-    m["services"]["web"]["image"] = "pirack/app-test:v1"
-    m["services"]["web"].update(mode="global", replicas=None)
-    assert [a["action"] for a in swarm_plan(m, {"web": live_web}, "present") if a["service"] == "web"] == [
-        "recreate"]
+    m = with_web(m, image="pirack/app-test:v1", mode="global", replicas=None)
+    assert [a.action for a in swarm_plan(m, {"web": live_web}, "present") if a.service == "web"] == ["recreate"]
 
 
 def test_plan_for_absent_removes_every_service_of_the_app() -> None:
     actions = swarm_plan(model(), {"web": fixture("swarm-service-web.json")}, "absent")
-    assert [(a["service"], a["action"]) for a in actions] == [("web", "remove")]
+    assert [(a.service, a.action) for a in actions] == [("web", "remove")]
     assert swarm_plan(model(), {}, "absent") == []
 
 
@@ -147,9 +151,9 @@ def test_global_service_expects_one_task_per_matching_usable_node() -> None:
              node({"pirack.role": "worker", "pirack.model": "pi3bplus"}),
              node({"pirack.role": "worker", "pirack.model": "pi3bplus"}, state="down"),
              node({"pirack.role": "worker", "pirack.model": "pi3bplus"}, availability="drain")]
-    assert app_swarm.eligible_nodes(nodes, {}) == 2
-    assert app_swarm.eligible_nodes(nodes, {"model": "pi3bplus"}) == 1
-    assert app_swarm.eligible_nodes(nodes, {"role": "master", "model": "pi3bplus"}) == 0
+    assert readiness.eligible_nodes(nodes, {}) == 2
+    assert readiness.eligible_nodes(nodes, {"model": "pi3bplus"}) == 1
+    assert readiness.eligible_nodes(nodes, {"role": "master", "model": "pi3bplus"}) == 0
 
 
 def task(state: str, image: str = "pirack/app-test:v1", desired: str = "running", err: str = "",
@@ -167,16 +171,16 @@ def task(state: str, image: str = "pirack/app-test:v1", desired: str = "running"
 
 def test_rollout_done_only_when_the_current_template_runs_everywhere() -> None:
     live = fixture("swarm-service-web.json")
-    assert app_swarm.rollout_status(live, [task("running")], 1)["done"]
+    assert readiness.swarm_rollout(live, [task("running")], 1)["done"]
     # An old task still running the previous image is not the new rollout.
-    old = app_swarm.rollout_status(live, [task("running", image="pirack/app-test:v0")], 1)
+    old = readiness.swarm_rollout(live, [task("running", image="pirack/app-test:v0")], 1)
     assert not old["done"] and old["running"] == 0
     # One too many (scale-down not finished) is not done either.
-    assert not app_swarm.rollout_status(live, [task("running"), task("running")], 1)["done"]
+    assert not readiness.swarm_rollout(live, [task("running"), task("running")], 1)["done"]
     updating = copy.deepcopy(live)
     updating["UpdateStatus"] = {"State": "updating"}
-    assert not app_swarm.rollout_status(updating, [task("running")], 1)["done"]
-    assert app_swarm.rollout_status(live, [], 0)["done"]
+    assert not readiness.swarm_rollout(updating, [task("running")], 1)["done"]
+    assert readiness.swarm_rollout(live, [], 0)["done"]
 
 
 def test_rollout_failure_reports_each_reason_once_newest_first() -> None:
@@ -187,12 +191,12 @@ def test_rollout_failure_reports_each_reason_once_newest_first() -> None:
              task("pending", err="no suitable node (scheduling constraints not satisfied on 2 nodes)",
                   stamp="2026-11-23T13:00:03Z"),
              task("shutdown", desired="shutdown")]
-    status = app_swarm.rollout_status(live, tasks, 1)
+    status = readiness.swarm_rollout(live, tasks, 1)
     assert status["failed"]
     assert status["problems"] == [
         "pending: no suitable node (scheduling constraints not satisfied on 2 nodes)",
         "rejected: No such image: pirack/app-test:nope (2 tasks)"]
-    message = app_swarm.failure("apptest", "web", status, "the update stopped")
+    message = readiness.swarm_failure("apptest_web", status, "the update stopped")
     assert message == ("service apptest_web: the update stopped, 0 of 1 tasks running the current spec; "
                        "update: update paused due to failure or early termination; "
                        "pending: no suitable node (scheduling constraints not satisfied on 2 nodes); "
@@ -205,8 +209,8 @@ def test_tasks_of_a_board_that_is_down_do_not_count() -> None:
     live = fixture("swarm-service-web.json")
     tasks = [task("running", node="n-master"), task("running", node="n-w1"),
              task("pending", node="n-w2", err="1 node not available for new tasks")]
-    assert not app_swarm.rollout_status(live, tasks, 2)["done"]
-    status = app_swarm.rollout_status(live, tasks, 2, down={"n-w2"})
+    assert not readiness.swarm_rollout(live, tasks, 2)["done"]
+    status = readiness.swarm_rollout(live, tasks, 2, down={"n-w2"})
     assert status["done"] and status["running"] == 2 and status["stuck"] == []
     # Its "not available" is no problem of this rollout: the board is named instead.
     assert status["problems"] == []
@@ -219,13 +223,13 @@ def test_an_update_held_for_a_board_that_is_down_is_stuck() -> None:
     live = fixture("swarm-service-web.json")
     live["UpdateStatus"] = {"State": "updating", "Message": "update in progress"}
     tasks = [task("running", node="n-master"), task("running", image="pirack/app-test:v0", node="n-w1"),
-             task("assigned", node="n-w2"),
-             task("shutdown", image="pirack/app-test:v0", desired="shutdown", node="n-w2")]
-    status = app_swarm.rollout_status(live, tasks, 2, down={"n-w2"})
+             task("assigned", node="n-w2"), task("shutdown", image="pirack/app-test:v0", desired="shutdown",
+                                                    node="n-w2")]
+    status = readiness.swarm_rollout(live, tasks, 2, down={"n-w2"})
     assert not status["done"] and status["running"] == 1
     assert status["stuck"] == ["t-n-w2-assigned-00"]
     # Down but not (yet) known down: nothing to call stuck, the wait goes on.
-    assert app_swarm.rollout_status(live, tasks, 2)["stuck"] == []
+    assert readiness.swarm_rollout(live, tasks, 2)["stuck"] == []
 
 
 def test_problems_come_from_the_current_template_only() -> None:
@@ -240,10 +244,10 @@ def test_problems_come_from_the_current_template_only() -> None:
              task("rejected", desired="shutdown", node="n-w1", err="cannot create a swarm scoped network when "
                   "swarm is not active", force=3),
              task("pending", node="n-w1", err="no suitable node", force=4)]
-    assert app_swarm.rollout_status(live, tasks, 2)["problems"] == ["pending: no suitable node"]
+    assert readiness.swarm_rollout(live, tasks, 2)["problems"] == ["pending: no suitable node"]
     # The same image before the last forced update is an earlier rollout too.
-    assert app_swarm.rollout_status(live, [task("running", force=3)], 1)["running"] == 0
-    assert app_swarm.rollout_status(live, [task("running", force=4)], 1)["running"] == 1
+    assert readiness.swarm_rollout(live, [task("running", force=3)], 1)["running"] == 0
+    assert readiness.swarm_rollout(live, [task("running", force=4)], 1)["running"] == 1
 
 
 def test_boards_down_are_the_down_nodes_a_global_service_belongs_on() -> None:
@@ -252,22 +256,22 @@ def test_boards_down_are_the_down_nodes_a_global_service_belongs_on() -> None:
              dict(node({"pirack.role": "worker"}, state="down", availability="drain"), ID="w2",
                   Description={"Hostname": "c1-worker2"}),
              dict(node({"pirack.role": "worker"}, state="unknown"), ID="w3", Description={"Hostname": "c1-worker3"})]
-    assert app_swarm.down_nodes(nodes) == {"w1": "c1-worker1", "w2": "c1-worker2"}
-    assert app_swarm.boards_down(nodes, {}) == ["c1-worker1"]
-    assert app_swarm.boards_down(nodes, {"role": "master"}) == []
+    assert readiness.down_nodes(nodes) == {"w1": "c1-worker1", "w2": "c1-worker2"}
+    assert readiness.swarm_boards_down(nodes, {}) == ["c1-worker1"]
+    assert readiness.swarm_boards_down(nodes, {"role": "master"}) == []
 
 
 def test_desired_view_drops_only_what_the_engine_cannot_report() -> None:
     web = normalize({"name": "demo", "services": {"web": {
         "image": "pirack/web:1", "ports": [{"port": 80}, {"port": 81, "published": 8081}],
-        "volumes": [{"name": "d", "path": "/d"}]}}})["services"]["web"]
-    view = app_swarm.desired_view(web)
+        "volumes": [{"name": "d", "path": "/d"}]}}}).services["web"]
+    view = app_swarm.desired_view(web).as_dict()
     assert view["ports"] == [{"port": 81, "published": 8081, "protocol": "tcp"}]
     assert view["volumes"] == [{"name": "d", "path": "/d", "size": None}]
-    assert web["volumes"][0]["size"] == "1Gi", "the model itself is untouched"
+    assert web.volumes[0].size == "1Gi", "the model itself is untouched"
 
 
 def test_a_stateless_service_starts_its_new_task_first() -> None:
     """A failed pull then leaves the old task running instead of none."""
-    spec = app_swarm.render_service("apptest", "echo", model()["services"]["echo"])
+    spec = app_swarm.render_service("apptest", "echo", model().services["echo"])
     assert spec["UpdateConfig"]["Order"] == "start-first"

@@ -1,7 +1,7 @@
-"""The Swarm driver's calls, in order, against a stand-in for the SDK's
-low-level API that keeps services and networks as an engine would and
-refuses what an engine refuses (a network in use, a name taken). What the
-engine itself does with them runs for real in molecule/app."""
+"""The Swarm driver's own calls, in order, against the stand-in for the
+SDK's low-level API (tests/unit/fixtures/app/swarm_api.py): the network,
+secrets as Docker secrets, errors as one line. What both drivers do alike
+is test_drivers.py; what the engine itself does runs in molecule/app."""
 
 from __future__ import annotations
 
@@ -9,113 +9,24 @@ import copy
 from typing import Any, Optional
 
 import pytest
+from ansible_collections.pirack.cluster.plugins.module_utils.app.driver import Settings
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
-from ansible_collections.pirack.cluster.plugins.module_utils.app.swarm import SwarmDriver
+from ansible_collections.pirack.cluster.plugins.module_utils.app.swarm_driver import SwarmDriver
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
-from docker.errors import APIError, NotFound
+from swarm_api import Client, FakeSwarmApi
 
 SPEC = {"name": "demo", "services": {"web": {"image": "pirack/web:1", "ports": [{"port": 80, "published": 8000}]},
                                      "db": {"image": "pirack/db:1", "volumes": [{"name": "d", "path": "/d"}]}}}
 
 
-class FakeSwarmApi:
-    """Services and swarm networks of one manager; every call is recorded."""
-
-    def __init__(self) -> None:
-        self.services_by_name: dict[str, dict[str, Any]] = {}
-        self.networks: dict[str, dict[str, Any]] = {}
-        self.secret_objects: dict[str, dict[str, Any]] = {}
-        self.calls: list[tuple[str, str]] = []
-        self.manager = True
-
-    def info(self) -> dict[str, Any]:
-        return {"Swarm": {"ControlAvailable": self.manager, "LocalNodeState": "active" if self.manager else "inactive"}}
-
-    def services(self, filters: dict[str, str]) -> list[dict[str, Any]]:
-        key, _, value = filters["label"].partition("=")
-        return [copy.deepcopy(s) for s in self.services_by_name.values() if s["Spec"]["Labels"].get(key) == value]
-
-    def create_service(self, task_template: dict[str, Any], name: str, **spec: Any) -> None:
-        self.calls.append(("create_service", name))
-        if any(n["Target"] not in self.networks for n in task_template["Networks"]):
-            raise NotFound("network not found", explanation="network not found")
-        self.services_by_name[name] = {"ID": f"id-{name}", "Version": {"Index": 1}, "Spec": {
-            "Name": name, "Labels": spec["labels"], "TaskTemplate": task_template, "Mode": spec["mode"],
-            "UpdateConfig": spec["update_config"], "EndpointSpec": spec["endpoint_spec"]}}
-
-    def update_service(self, service_id: str, version: int, task_template: dict[str, Any], name: str,
-                       fetch_current_spec: bool, **spec: Any) -> None:
-        self.calls.append(("update_service", name))
-        live = self.services_by_name[name]
-        live["Spec"].update(TaskTemplate=task_template, Mode=spec["mode"], EndpointSpec=spec["endpoint_spec"],
-                            UpdateConfig=spec["update_config"])
-        live["Version"]["Index"] += 1
-
-    def remove_service(self, service_id: str) -> None:
-        name = next(n for n, s in self.services_by_name.items() if s["ID"] == service_id)
-        self.calls.append(("remove_service", name))
-        del self.services_by_name[name]
-
-    def secrets(self, filters: dict[str, str]) -> list[dict[str, Any]]:
-        found = list(self.secret_objects.values())
-        if "name" in filters:  # the engine matches names by prefix
-            found = [s for s in found if s["Spec"]["Name"].startswith(filters["name"])]
-        if "label" in filters:
-            key, _, value = filters["label"].partition("=")
-            found = [s for s in found if s["Spec"]["Labels"].get(key) == value]
-        return copy.deepcopy(found)
-
-    def create_secret(self, name: str, data: bytes, labels: dict[str, str]) -> dict[str, str]:
-        self.calls.append(("create_secret", name))
-        if any(s["Spec"]["Name"] == name for s in self.secret_objects.values()):
-            raise APIError("conflict", explanation=f"secret {name} already exists")
-        secret_id = f"sec-{len(self.calls)}"
-        self.secret_objects[secret_id] = {"ID": secret_id, "Spec": {"Name": name, "Labels": labels}, "data": data}
-        return {"ID": secret_id}
-
-    def remove_secret(self, secret_id: str) -> None:
-        name = self.secret_objects[secret_id]["Spec"]["Name"]
-        self.calls.append(("remove_secret", name))
-        if any(ref["SecretID"] == secret_id for s in self.services_by_name.values()
-               for ref in s["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets", [])):
-            raise APIError("in use", explanation=f"secret '{name}' is in use by a service")
-        del self.secret_objects[secret_id]
-
-    def inspect_network(self, name: str, scope: Optional[str] = None) -> dict[str, Any]:
-        if name not in self.networks:
-            raise NotFound(f"network {name} not found", explanation=f"network {name} not found")
-        return copy.deepcopy(self.networks[name])
-
-    def create_network(self, name: str, driver: str, attachable: bool, options: Optional[dict[str, str]],
-                       labels: dict[str, str], check_duplicate: bool) -> None:
-        self.calls.append(("create_network", name))
-        if name in self.networks:
-            raise APIError("conflict", explanation=f"network with name {name} already exists")
-        self.networks[name] = {"Id": f"net-{name}", "Name": name, "Driver": driver, "Attachable": attachable,
-                               "Options": dict(options or {}), "Labels": labels}
-
-    def remove_network(self, name: str) -> None:
-        self.calls.append(("remove_network", name))
-        self.inspect_network(name)
-        if self.services_by_name:
-            raise APIError("in use", explanation=f"error while removing network: network {name} has active "
-                                                 f"endpoints")
-        del self.networks[name]
-
-
-class Client:
-    def __init__(self) -> None:
-        self.api = FakeSwarmApi()
-
-
-def driver(check_mode: bool = False, **secrets: str) -> SwarmDriver:
-    return SwarmDriver(Client(), check_mode, clock=lambda: 0.0, sleep=lambda _s: None, secrets=secrets)
+def driver(check_mode: bool = False, api: Optional[FakeSwarmApi] = None, **secrets: str) -> SwarmDriver:
+    return SwarmDriver(Client(api), Settings(check_mode, secrets, clock=lambda: 0.0, sleep=lambda _s: None))
 
 
 def test_first_apply_makes_a_network_no_container_can_attach_to_then_the_services() -> None:
     swarm = driver()
     result = swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
-    assert result["changed"] and [a["action"] for a in result["actions"]] == ["create", "create"]
+    assert result["changed"] and [a.action for a in result["actions"]] == ["create", "create"]
     assert swarm.api.calls == [("create_network", "demo_default"), ("create_service", "demo_db"),
                                ("create_service", "demo_web")]
     network = swarm.api.networks["demo_default"]
@@ -134,7 +45,7 @@ def test_encryption_or_an_attachable_network_replaces_network_and_services() -> 
     assert driver_in_check_mode(swarm).apply(encrypted, "present", wait=False, timeout=5)["changed"]
     assert swarm.api.calls == [], "check mode writes nothing"
     result = swarm.apply(encrypted, "present", wait=False, timeout=5)
-    assert [a["action"] for a in result["actions"]] == ["create", "create"]
+    assert [a.action for a in result["actions"]] == ["create", "create"]
     assert swarm.api.calls == [("remove_service", "demo_db"), ("remove_service", "demo_web"),
                                ("remove_network", "demo_default"), ("create_network", "demo_default"),
                                ("create_service", "demo_db"), ("create_service", "demo_web")]
@@ -146,9 +57,7 @@ def test_encryption_or_an_attachable_network_replaces_network_and_services() -> 
 
 
 def driver_in_check_mode(swarm: SwarmDriver) -> SwarmDriver:
-    checker = SwarmDriver(Client(), True)
-    checker.api = swarm.api
-    return checker
+    return driver(check_mode=True, api=swarm.api)
 
 
 def test_absent_removes_the_services_then_the_network_and_a_rerun_finds_nothing() -> None:
@@ -156,7 +65,7 @@ def test_absent_removes_the_services_then_the_network_and_a_rerun_finds_nothing(
     swarm.apply(normalize(SPEC), "present", wait=False, timeout=5)
     swarm.api.calls.clear()
     result = swarm.apply(normalize(SPEC), "absent", wait=True, timeout=5)
-    assert [(a["service"], a["action"]) for a in result["actions"]] == [("web", "remove"), ("db", "remove")]
+    assert [(a.service, a.action) for a in result["actions"]] == [("web", "remove"), ("db", "remove")]
     assert swarm.api.calls[-1] == ("remove_network", "demo_default") and not swarm.api.networks
     assert swarm.apply(normalize(SPEC), "absent", wait=True, timeout=5)["changed"] is False
 
@@ -201,9 +110,9 @@ def test_a_secret_is_a_docker_secret_file_and_a_new_value_a_new_secret() -> None
     assert not any("s3cret" in e for e in env), "never an environment variable"
     assert swarm.apply(with_password("s3cret"), "present", wait=False, timeout=5)["changed"] is False
 
-    swarm.secrets = {"db-password": "n3w"}
+    swarm = driver(api=swarm.api, **{"db-password": "n3w"})
     result = swarm.apply(with_password("n3w"), "present", wait=False, timeout=5)
-    assert sorted((a["service"], a["action"]) for a in result["actions"]) == [("db", "update"), ("web", "update")]
+    assert sorted((a.service, a.action) for a in result["actions"]) == [("db", "update"), ("web", "update")]
     assert "s3cret" not in str(result) and "n3w" not in str(result), "only digests are shown"
     [secret] = swarm.api.secret_objects.values()
     assert secret["data"] == b"n3w", "the old value is removed once no service names it"
@@ -239,8 +148,7 @@ def test_an_update_the_engine_stopped_is_sent_again(state: str) -> None:
     app.client.api.services_by_name["demo_web"]["UpdateStatus"] = {"State": state, "Message": "update paused"}
     app.client.api.calls.clear()
     result = app.apply(model, "present", wait=False, timeout=0)
-    assert [(a["service"], a["action"]) for a in result["actions"]] == [("web", "update")]
-    assert result["actions"][0]["before"]["update"] == {"parallelism": 1, "stopped": state}
+    assert [(a.service, a.action, a.why) for a in result["actions"]] == [("web", "update", state)]
     assert app.client.api.calls == [("update_service", "demo_web")]
     assert force_update(app, "demo_web") == 1  # the tasks are replaced: the rollout resumes
     del app.client.api.services_by_name["demo_web"]["UpdateStatus"]
@@ -248,7 +156,7 @@ def test_an_update_the_engine_stopped_is_sent_again(state: str) -> None:
 
 
 def force_update(app: SwarmDriver, name: str) -> int:
-    return app.client.api.services_by_name[name]["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+    return app.api.services_by_name[name]["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
 
 
 def test_a_new_number_of_replicas_or_parallelism_scales_without_replacing_tasks() -> None:
@@ -260,8 +168,8 @@ def test_a_new_number_of_replicas_or_parallelism_scales_without_replacing_tasks(
     app.apply(normalize(spec), "present", wait=False, timeout=0)
     scaled = normalize(spec, {"web": {"replicas": 4, "update": {"parallelism": 0}}})
     result = app.apply(scaled, "present", wait=False, timeout=0)
-    assert [(a["service"], a["action"]) for a in result["actions"]] == [("web", "update")]
-    live = app.client.api.services_by_name["demo_web"]["Spec"]
+    assert [(a.service, a.action) for a in result["actions"]] == [("web", "update")]
+    live = app.api.services_by_name["demo_web"]["Spec"]
     assert live["Mode"] == {"Replicated": {"Replicas": 4}} and live["UpdateConfig"]["Parallelism"] == 0
     assert force_update(app, "demo_web") == 0
     # A change of the tasks themselves replaces them.
@@ -269,23 +177,8 @@ def test_a_new_number_of_replicas_or_parallelism_scales_without_replacing_tasks(
     assert force_update(app, "demo_web") == 1
 
 
-class StatusApi(FakeSwarmApi):
-    """Adds the nodes and tasks the status read looks at."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.task_list: dict[str, list[dict[str, Any]]] = {}
-
-    def nodes(self) -> list[dict[str, Any]]:
-        return [{"Spec": {"Availability": "active", "Labels": {}}, "Status": {"State": "ready"}}]
-
-    def tasks(self, filters: dict[str, str]) -> list[dict[str, Any]]:
-        return self.task_list.get(filters["service"], [])
-
-
 def test_status_counts_running_tasks_of_the_current_spec_and_says_why_not() -> None:
     app = driver()
-    app.client.api = app.api = StatusApi()
     app.apply(normalize(SPEC), "present", wait=False, timeout=0)
     web = app.api.services_by_name["demo_web"]
     current = {key: web["Spec"]["TaskTemplate"].get(key) for key in ("ContainerSpec", "Resources", "Placement")}
@@ -296,13 +189,13 @@ def test_status_counts_running_tasks_of_the_current_spec_and_says_why_not() -> N
     ]
     web["UpdateStatus"] = {"State": "paused", "Message": "update paused due to failure"}
     status = app.status("demo")
-    assert status["db"] == {"running": 0, "desired": 1, "problems": []}
+    assert status["db"] == {"running": 1, "desired": 1, "problems": []}, "the stand-in scheduler runs it"
     assert status["web"]["running"] == 1 and status["web"]["desired"] == 1
     assert status["web"]["problems"] == ["update paused: update paused due to failure",
                                          "rejected: No such image: pirack/web:1"]
 
 
-class DeadBoardApi(StatusApi):
+class DeadBoardApi(FakeSwarmApi):
     """Three nodes, c1-worker2 reported down, and the swarm's updater as it
     is (swarmkit's update/updater.go): an update of a global service starts
     a task per node and waits for each to run, with no timeout, so the one
@@ -318,9 +211,6 @@ class DeadBoardApi(StatusApi):
     def nodes(self) -> list[dict[str, Any]]:
         return [{"ID": node_id, "Description": {"Hostname": host}, "Status": {"State": state},
                  "Spec": {"Availability": "active", "Labels": {}}} for node_id, host, state in self.NODES]
-
-    def inspect_service(self, name: str) -> dict[str, Any]:
-        return copy.deepcopy(self.services_by_name[name])
 
     def create_service(self, task_template: dict[str, Any], name: str, **spec: Any) -> None:
         super().create_service(task_template, name, **spec)
@@ -353,15 +243,14 @@ AGENT = {"name": "demo", "services": {"agent": {"image": "pirack/agent:1", "mode
 
 
 def test_an_update_held_by_a_board_that_died_is_sent_again_and_the_board_named() -> None:
-    app = driver()
-    app.client.api = app.api = DeadBoardApi()
+    app = driver(api=DeadBoardApi())
     first = app.apply(normalize(AGENT), "present", wait=True, timeout=30)
     assert first["down"] == {"c1-worker2": ["agent"]}
 
     newer = copy.deepcopy(AGENT)
     newer["services"]["agent"]["image"] = "pirack/agent:2"
     result = app.apply(normalize(newer), "present", wait=True, timeout=30)
-    assert [(a["service"], a["action"]) for a in result["actions"]] == [("agent", "update")]
+    assert [(a.service, a.action) for a in result["actions"]] == [("agent", "update")]
     # The update, then the same spec once more: the swarm finished it on the boards that are up.
     assert app.api.updates == 2
     sent = app.api.services_by_name["demo_agent"]["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
@@ -381,13 +270,12 @@ class NeverFreedApi(DeadBoardApi):
 
 def test_a_rollout_that_cannot_finish_on_the_boards_that_are_up_still_fails() -> None:
     """Sent again once per held task: a swarm that still does not finish is a failure, not a loop."""
-    app = driver()
-    app.client.api = app.api = NeverFreedApi()
-    app.apply(normalize(AGENT), "present", wait=True, timeout=30)
+    api = NeverFreedApi()
+    driver(api=api).apply(normalize(AGENT), "present", wait=True, timeout=30)
     newer = copy.deepcopy(AGENT)
     newer["services"]["agent"]["image"] = "pirack/agent:2"
     ticks = iter(range(0, 1000, 5))
-    app.clock = lambda: float(next(ticks))
+    app = SwarmDriver(Client(api), Settings(clock=lambda: float(next(ticks)), sleep=lambda _s: None))
     with pytest.raises(AppError) as info:
         app.apply(normalize(newer), "present", wait=True, timeout=30)
     assert str(info.value) == ("service demo_agent: not ready after 30s, 2 of 2 tasks running the current spec; "

@@ -18,18 +18,31 @@ loop (module_utils/wait.py).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
-from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Driver, empty_service
-from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import (
+from ansible_collections.pirack.cluster.plugins.module_utils.app.driver import Driver
+from ansible_collections.pirack.cluster.plugins.module_utils.app.model import (
     DEFAULT_PARALLELISM,
     SECRETS_DIR,
     SECRETS_VOLUME,
-    format_size,
-    parse_cpus,
-    parse_size,
+    App,
+    Port,
+    Quantity,
+    Resources,
+    Service,
+    Update,
+    Volume,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Action, Deployed
+from ansible_collections.pirack.cluster.plugins.module_utils.app.readiness import (
+    k8s_boards_down,
+    k8s_rollout,
+    k8s_status,
+    pod_problems,
+)
+from ansible_collections.pirack.cluster.plugins.module_utils.app.values import canonical_size
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     API_ERRORS,
@@ -37,7 +50,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     api_error_text,
     k8s_client,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import node_name, readiness_problems
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import CONTROL_PLANE, K8S_LABELS
 
 MANAGER = "pirack.cluster"
 LABEL_NAME = "app.kubernetes.io/name"
@@ -47,12 +60,7 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 # with, so a new value rolls them (a mounted Secret changes under a running
 # process, which read it at start).
 SECRETS_ANNOTATION = "pirack.io/secrets"
-# Node labels the k3s roles set (k3s_common_node_labels), by placement key.
-NODE_LABELS = {"model": "pirack.io/pi-model", "cluster": "pirack.io/cluster"}
-_PLACEMENT_OF_LABEL = {label: key for key, label in NODE_LABELS.items()}
-# k3s labels its servers with this; agents carry no role label at all, so
-# "worker" is "not a control-plane node".
-CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+_PLACEMENT_OF_LABEL = {label: key for key, label in K8S_LABELS.items()}
 # kind -> (API group object, suffix of the client's *_namespaced_<suffix> methods)
 _METHODS = {"Deployment": ("apps", "deployment"), "DaemonSet": ("apps", "daemon_set"),
             "Service": ("core", "service"), "PersistentVolumeClaim": ("core", "persistent_volume_claim"),
@@ -71,23 +79,23 @@ def selector(app: str, name: str) -> dict[str, str]:
     return {LABEL_NAME: name, LABEL_PART_OF: app}
 
 
-def _expressions(placement: dict[str, str]) -> list[dict[str, Any]]:
+def _expressions(placement: Mapping[str, str]) -> list[dict[str, Any]]:
     out = []
     for key, value in placement.items():
         if key == "role":
             out.append({"key": CONTROL_PLANE, "operator": "In", "values": ["true"]} if value == "master"
                        else {"key": CONTROL_PLANE, "operator": "DoesNotExist"})
         else:
-            out.append({"key": NODE_LABELS.get(key, key), "operator": "In", "values": [value]})
+            out.append({"key": K8S_LABELS.get(key, key), "operator": "In", "values": [value]})
     return out
 
 
-def rolls(service: dict[str, Any]) -> bool:
+def rolls(service: Service) -> bool:
     """Whether a service's new pods can start before its old ones stop.
     A volume is a ReadWriteOnce claim: the old pod must let go of it
     before the new one can mount it, and so must a host port; such
     Deployments are recreated, and the spec's parallelism has no say."""
-    return not service["volumes"] and not any(p["published"] for p in service["ports"])
+    return not service.volumes and not service.publishes()
 
 
 def rolling_update(parallelism: int, surge: bool) -> dict[str, Any]:
@@ -106,10 +114,10 @@ def rolling_update(parallelism: int, surge: bool) -> dict[str, Any]:
     return {"maxUnavailable": count}
 
 
-def read_parallelism(kind: str, strategy: dict[str, Any], surge: bool = True) -> Any:
-    """The parallelism ``rolling_update`` rendered into ``strategy``; the
-    live block itself when it is not one of ours (it then differs from
-    every model, and the next apply puts the spec's in place)."""
+def read_parallelism(kind: str, strategy: dict[str, Any], surge: bool = True) -> Optional[int]:
+    """The parallelism ``rolling_update`` rendered into ``strategy``; None when
+    the live block is not one of ours (it then differs from every model, and
+    the next apply puts the spec's in place)."""
     if strategy.get("type") == "Recreate" and kind == "Deployment":
         return DEFAULT_PARALLELISM
     rolling = strategy.get("rollingUpdate") or {}
@@ -121,67 +129,68 @@ def read_parallelism(kind: str, strategy: dict[str, Any], surge: bool = True) ->
         seen = {key: value for key, value in rolling.items() if key in ours or value not in (0, "0%")}
         if seen == ours:
             return parallelism
-    return rolling
+    return None
 
 
-def desired_view(service: dict[str, Any]) -> dict[str, Any]:
+def desired_view(service: Service) -> Service:
     """What ``read_service`` returns once ``service`` is deployed: a
     recreated Deployment keeps no parallelism."""
-    if service["mode"] == "global" or rolls(service):
+    if service.mode == "global" or rolls(service):
         return service
-    return dict(service, update={"parallelism": DEFAULT_PARALLELISM})
+    return dataclasses.replace(service, update=Update())
 
 
-def render_workload(app: str, namespace: str, name: str, service: dict[str, Any]) -> dict[str, Any]:
-    """The Deployment or DaemonSet of one normalized service."""
+def _resource_block(quantity: Quantity) -> dict[str, str]:
+    block = {}
+    if quantity.millicores is not None:
+        block["cpu"] = f"{quantity.millicores}m"
+    if quantity.memory is not None:
+        block["memory"] = quantity.memory
+    return block
+
+
+def render_workload(app: str, namespace: str, name: str, service: Service) -> dict[str, Any]:
+    """The Deployment or DaemonSet of one service of the model."""
     container: dict[str, Any] = {
         "name": name,
-        "image": service["image"],
-        "env": [{"name": k, "value": v} for k, v in service["env"].items()],
-        "ports": [dict({"containerPort": p["port"], "protocol": p["protocol"].upper()},
-                       **({"hostPort": p["published"]} if p["published"] is not None else {}))
-                  for p in service["ports"]],
-        "resources": {},
-        "volumeMounts": [{"name": v["name"], "mountPath": v["path"]} for v in service["volumes"]],
+        "image": service.image,
+        "env": [{"name": k, "value": v} for k, v in service.env.items()],
+        "ports": [dict({"containerPort": p.port, "protocol": p.protocol.upper()},
+                       **({"hostPort": p.published} if p.published is not None else {}))
+                  for p in service.ports],
+        "resources": {ours: block for ours, block in (("limits", _resource_block(service.resources.limits)),
+                                                      ("requests", _resource_block(service.resources.requests)))
+                      if block},
+        "volumeMounts": [{"name": v.name, "mountPath": v.path} for v in service.volumes],
     }
-    if service["command"]:
-        container["command"] = list(service["command"])
-    if service["args"]:
-        container["args"] = list(service["args"])
-    for ours in ("limits", "requests"):
-        quantity = service["resources"][ours]
-        block = {}
-        if quantity["cpus"] is not None:
-            block["cpu"] = f"{round(quantity['cpus'] * 1000)}m"
-        if quantity["memory"] is not None:
-            block["memory"] = quantity["memory"]
-        if block:
-            container["resources"][ours] = block
+    if service.command:
+        container["command"] = list(service.command)
+    if service.args:
+        container["args"] = list(service.args)
     pod: dict[str, Any] = {
         "containers": [container],
-        "volumes": [{"name": v["name"], "persistentVolumeClaim": {"claimName": v["name"]}}
-                    for v in service["volumes"]],
+        "volumes": [{"name": v.name, "persistentVolumeClaim": {"claimName": v.name}} for v in service.volumes],
     }
-    if service["placement"]:
+    if service.placement:
         pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": _expressions(service["placement"])}]}}}
+            "nodeSelectorTerms": [{"matchExpressions": _expressions(service.placement)}]}}}
     template: dict[str, Any] = {"metadata": {"labels": labels(app, name)}, "spec": pod}
-    if service["secrets"]:
+    if service.secrets:
         # One file per secret in /run/secrets, as on Swarm; never an env var.
         pod["volumes"].append({"name": SECRETS_VOLUME, "projected": {"defaultMode": 0o444, "sources": [
-            {"secret": {"name": n, "items": [{"key": n, "path": n}]}} for n in service["secrets"]]}})
+            {"secret": {"name": n, "items": [{"key": n, "path": n}]}} for n in service.secrets]}})
         container["volumeMounts"].append({"name": SECRETS_VOLUME, "mountPath": SECRETS_DIR, "readOnly": True})
         template["metadata"]["annotations"] = {
-            SECRETS_ANNOTATION: ",".join(f"{n}={d}" for n, d in service["secrets"].items())}
+            SECRETS_ANNOTATION: ",".join(f"{n}={d}" for n, d in service.secrets.items())}
     spec: dict[str, Any] = {"selector": {"matchLabels": selector(app, name)}, "template": template}
-    parallelism = service["update"]["parallelism"]
-    if service["mode"] == "global":
+    parallelism = service.update.parallelism
+    if service.mode == "global":
         kind = "DaemonSet"
         spec["updateStrategy"] = {"type": "RollingUpdate",
                                   "rollingUpdate": rolling_update(parallelism, rolls(service))}
     else:
         kind = "Deployment"
-        spec["replicas"] = service["replicas"]
+        spec["replicas"] = service.replicas
         if rolls(service):
             spec["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling_update(parallelism, True)}
         else:
@@ -191,24 +200,24 @@ def render_workload(app: str, namespace: str, name: str, service: dict[str, Any]
             "spec": spec}
 
 
-def render_service(app: str, namespace: str, name: str, service: dict[str, Any]) -> Optional[dict[str, Any]]:
+def render_service(app: str, namespace: str, name: str, service: Service) -> Optional[dict[str, Any]]:
     """The ClusterIP Service that gives the service its DNS name; None without ports."""
-    if not service["ports"]:
+    if not service.ports:
         return None
     return {"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": name, "namespace": namespace, "labels": labels(app, name)},
             "spec": {"type": "ClusterIP", "selector": selector(app, name),
-                     "ports": [{"name": f"{p['protocol']}-{p['port']}", "port": p["port"],
-                                "targetPort": p["port"], "protocol": p["protocol"].upper()}
-                               for p in service["ports"]]}}
+                     "ports": [{"name": f"{p.protocol}-{p.port}", "port": p.port,
+                                "targetPort": p.port, "protocol": p.protocol.upper()}
+                               for p in service.ports]}}
 
 
-def render_claims(app: str, namespace: str, name: str, service: dict[str, Any]) -> list[dict[str, Any]]:
+def render_claims(app: str, namespace: str, name: str, service: Service) -> list[dict[str, Any]]:
     """One PersistentVolumeClaim per volume, on the cluster's default storage class."""
     return [{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-             "metadata": {"name": v["name"], "namespace": namespace, "labels": labels(app, name)},
-             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": v["size"]}}}}
-            for v in service["volumes"]]
+             "metadata": {"name": v.name, "namespace": namespace, "labels": labels(app, name)},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": v.size}}}}
+            for v in service.volumes]
 
 
 def render_secret(app: str, namespace: str, name: str, value: str) -> dict[str, Any]:
@@ -219,20 +228,20 @@ def render_secret(app: str, namespace: str, name: str, value: str) -> dict[str, 
             "data": {name: base64.b64encode(value.encode()).decode()}}
 
 
-def render_policy(app: str, namespace: str, name: str, service: dict[str, Any]) -> Optional[dict[str, Any]]:
+def render_policy(app: str, namespace: str, name: str, service: Service) -> Optional[dict[str, Any]]:
     """The NetworkPolicy that lets only ``allow_from``'s services in; None lets everyone in.
 
     Only pods of the named services of this app may open the service's
     ports; an empty ``allow_from`` admits no one.
     """
-    if service["allow_from"] is None:
+    if service.allow_from is None:
         return None
     rules = []
-    if service["allow_from"]:
+    if service.allow_from:
         rule: dict[str, Any] = {"from": [{"podSelector": {"matchLabels": selector(app, other)}}
-                                         for other in service["allow_from"]]}
-        if service["ports"]:
-            rule["ports"] = [{"port": p["port"], "protocol": p["protocol"].upper()} for p in service["ports"]]
+                                         for other in service.allow_from]}
+        if service.ports:
+            rule["ports"] = [{"port": p.port, "protocol": p.protocol.upper()} for p in service.ports]
         rules.append(rule)
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": name, "namespace": namespace, "labels": labels(app, name)},
@@ -240,13 +249,13 @@ def render_policy(app: str, namespace: str, name: str, service: dict[str, Any]) 
                      "ingress": rules}}
 
 
-def render(model: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+def render(model: App, namespace: str) -> list[dict[str, Any]]:
     """Every object of the app, claims first (pods wait for them)."""
-    app = model["name"]
+    app = model.name
     objects: list[dict[str, Any]] = []
-    for name, service in model["services"].items():
+    for name, service in model.services.items():
         objects.extend(render_claims(app, namespace, name, service))
-    for name, service in model["services"].items():
+    for name, service in model.services.items():
         objects.append(render_workload(app, namespace, name, service))
         svc = render_service(app, namespace, name, service)
         objects.extend(obj for obj in (svc, render_policy(app, namespace, name, service)) if obj is not None)
@@ -263,7 +272,7 @@ def _placement(affinity: dict[str, Any]) -> dict[str, str]:
             placement["role"] = "worker" if expr.get("operator") == "DoesNotExist" else "master"
         elif expr.get("operator") == "In":
             placement[_PLACEMENT_OF_LABEL.get(key, key)] = values[0]
-    return dict(sorted(placement.items()))
+    return placement
 
 
 def _protocol(port: dict[str, Any]) -> str:
@@ -271,137 +280,70 @@ def _protocol(port: dict[str, Any]) -> str:
     return (port.get("protocol") or "TCP").lower()
 
 
-def _allowed(policy: Optional[dict[str, Any]]) -> Optional[list[str]]:
+def _allowed(policy: Optional[dict[str, Any]]) -> Optional[tuple[str, ...]]:
     """The services a NetworkPolicy lets in, in the spec's terms."""
     if policy is None:
         return None
-    return sorted({((peer.get("podSelector") or {}).get("matchLabels") or {}).get(LABEL_NAME)
-                   for rule in (policy.get("spec") or {}).get("ingress") or []
-                   for peer in rule.get("from") or []} - {None})
+    return tuple({((peer.get("podSelector") or {}).get("matchLabels") or {}).get(LABEL_NAME)
+                  for rule in (policy.get("spec") or {}).get("ingress") or []
+                  for peer in rule.get("from") or []} - {None})
+
+
+def _read_quantity(block: dict[str, Any]) -> Quantity:
+    return Quantity.read(block.get("cpu"), block.get("memory"))
 
 
 def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
-                 claims: dict[str, dict[str, Any]], policy: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Live objects of one service in the normalized shape, for comparison.
+                 claims: Mapping[str, dict[str, Any]], policy: Optional[dict[str, Any]] = None) -> Service:
+    """Live objects of one service as a service of the model, for comparison.
 
     A port counts only when the Service exposes it too: a port without its
     Service gives no DNS name, so it is not deployed as the spec means it.
     """
-    view = empty_service()
     spec = workload.get("spec") or {}
     pod = (spec.get("template") or {}).get("spec") or {}
     container = (pod.get("containers") or [{}])[0]
-    view["image"] = container.get("image")
-    if workload.get("kind") == "DaemonSet":
-        view["mode"] = "global"
-    else:
-        view["replicas"] = spec.get("replicas", 1)
-        view["update"]["parallelism"] = read_parallelism("Deployment", spec.get("strategy") or {})
     exposed = {(p.get("targetPort"), _protocol(p))
                for p in ((service or {}).get("spec") or {}).get("ports") or []
                if p.get("port") == p.get("targetPort")}
-    view["ports"] = sorted(
-        ({"port": p["containerPort"], "published": p.get("hostPort"), "protocol": _protocol(p)}
-         for p in container.get("ports") or [] if (p["containerPort"], _protocol(p)) in exposed),
-        key=lambda p: (p["port"], p["protocol"]))
-    view["env"] = dict(sorted((e["name"], e.get("value", "")) for e in container.get("env") or []))
-    view["command"] = list(container["command"]) if container.get("command") else None
-    view["args"] = list(container["args"]) if container.get("args") else None
-    for ours in ("limits", "requests"):
-        block = (container.get("resources") or {}).get(ours) or {}
-        if block.get("cpu"):
-            view["resources"][ours]["cpus"] = parse_cpus(block["cpu"])
-        if block.get("memory"):
-            view["resources"][ours]["memory"] = format_size(parse_size(block["memory"]))
-    view["placement"] = _placement(pod.get("affinity") or {})
-    view["allow_from"] = _allowed(policy)
+    resources = container.get("resources") or {}
     annotation = (((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}).get(
         SECRETS_ANNOTATION)
-    view["secrets"] = dict(sorted(item.partition("=")[::2] for item in annotation.split(","))) if annotation else {}
     claim_of = {v["name"]: (v.get("persistentVolumeClaim") or {}).get("claimName")
                 for v in pod.get("volumes") or []}
+    volumes = []
     for mount in container.get("volumeMounts") or []:
         claim_name = claim_of.get(mount["name"])
         if claim_name is None:
             continue
         storage = ((((claims.get(claim_name) or {}).get("spec") or {}).get("resources") or {})
                    .get("requests") or {}).get("storage")
-        view["volumes"].append({"name": claim_name, "path": mount.get("mountPath"),
-                                "size": format_size(parse_size(storage)) if storage else None})
-    if view["mode"] == "global":
-        view["update"]["parallelism"] = read_parallelism("DaemonSet", spec.get("updateStrategy") or {},
-                                                         rolls(view))
-    return view
-
-
-def runs_there(node: dict[str, Any], placement: dict[str, str]) -> bool:
-    """Whether a node's labels satisfy a service's placement (``_expressions``)."""
-    node_labels = (node.get("metadata") or {}).get("labels") or {}
-    for key, value in placement.items():
-        if key == "role":
-            if (node_labels.get(CONTROL_PLANE) == "true") != (value == "master"):
-                return False
-        elif node_labels.get(NODE_LABELS.get(key, key)) != value:
-            return False
-    return True
-
-
-def boards_down(nodes: list[dict[str, Any]], placement: dict[str, str]) -> list[str]:
-    """Names of the nodes that are not Ready and that a DaemonSet with
-    ``placement`` belongs on: its pods start there when they are back."""
-    names = [node_name(n) for n in nodes if node_name(n) and runs_there(n, placement)]
-    return sorted(readiness_problems(nodes, names))
-
-
-def rollout_status(workload: dict[str, Any]) -> dict[str, Any]:
-    """Where a Deployment's or DaemonSet's rollout stands, from its status.
-
-    Done means the controller saw the newest spec and every wanted pod runs
-    it and is available; no pod of an older spec is left over. A node that
-    stops answering is not waited for: the node controller marks it NotReady
-    and taints it ``node.kubernetes.io/unreachable:NoSchedule``, which a
-    DaemonSet's pods do not tolerate, so the DaemonSet controller leaves it
-    out of ``desiredNumberScheduled`` and of every count here; a
-    Deployment's pods are replaced on the nodes that are up.
-    """
-    meta = workload.get("metadata") or {}
-    status = workload.get("status") or {}
-    seen = status.get("observedGeneration", 0) >= meta.get("generation", 1)
-    if workload.get("kind") == "DaemonSet":
-        expected = status.get("desiredNumberScheduled", 0)
-        updated = status.get("updatedNumberScheduled", 0)
-        available = status.get("numberAvailable", 0)
-        total = status.get("currentNumberScheduled", 0)
-    else:
-        expected = (workload.get("spec") or {}).get("replicas", 1)
-        updated = status.get("updatedReplicas", 0)
-        available = status.get("availableReplicas", 0)
-        total = status.get("replicas", 0)
-    conditions = [f"{c.get('type')}={c.get('status')}: {c.get('reason')}: {c.get('message')}"
-                  for c in status.get("conditions") or [] if c.get("status") != "True"]
-    return {"done": seen and updated == expected and available == expected and total == expected,
-            "expected": expected, "updated": updated, "available": available, "conditions": conditions}
-
-
-def pod_problems(pods: list[dict[str, Any]]) -> list[str]:
-    """Why pods are not running, as the kubelet and scheduler say it."""
-    problems = []
-    for pod in pods:
-        name = (pod.get("metadata") or {}).get("name")
-        status = pod.get("status") or {}
-        for cond in status.get("conditions") or []:
-            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-                problems.append(f"pod {name}: {cond.get('reason')}: {cond.get('message')}")
-        for cstat in status.get("containerStatuses") or []:
-            waiting = (cstat.get("state") or {}).get("waiting")
-            if waiting:
-                text = f"pod {name}: {waiting.get('reason')}"
-                problems.append(f"{text}: {waiting['message']}" if waiting.get("message") else text)
-    return list(dict.fromkeys(problems))[:3]
+        volumes.append(Volume(claim_name, mount.get("mountPath"), canonical_size(storage) if storage else None))
+    global_mode = workload.get("kind") == "DaemonSet"
+    service = Service(
+        image=container.get("image"),
+        mode="global" if global_mode else "replicated",
+        replicas=None if global_mode else spec.get("replicas", 1),
+        ports=tuple(Port(p["containerPort"], p.get("hostPort"), _protocol(p))
+                    for p in container.get("ports") or [] if (p["containerPort"], _protocol(p)) in exposed),
+        env={e["name"]: e.get("value", "") for e in container.get("env") or []},
+        command=container.get("command") or None,
+        args=container.get("args") or None,
+        resources=Resources(*(_read_quantity(resources.get(ours) or {}) for ours in ("limits", "requests"))),
+        placement=_placement(pod.get("affinity") or {}),
+        volumes=tuple(volumes),
+        allow_from=_allowed(policy),
+        secrets=dict(item.partition("=")[::2] for item in annotation.split(",")) if annotation else {},
+    )
+    # A DaemonSet surges only when its pods hold no host port and no volume.
+    strategy = spec.get("updateStrategy" if global_mode else "strategy") or {}
+    parallelism = read_parallelism("DaemonSet" if global_mode else "Deployment", strategy,
+                                   rolls(service) if global_mode else True)
+    return dataclasses.replace(service, update=Update(parallelism))
 
 
 class K8sDriver(Driver):
-    """Applies a normalized app to one namespace through the Kubernetes client.
+    """Applies an app to one namespace (``Settings.namespace``) through the Kubernetes client.
 
     ``client`` is the ``CoreV1Api`` of k8s/client.py; the apps API shares its
     connection. Claims are kept on removal: they hold the app's data.
@@ -410,12 +352,11 @@ class K8sDriver(Driver):
     errors = API_ERRORS
     poll = 2.0
 
-    def __init__(self, *args: Any, namespace: str = "default", request_timeout: int = 30, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.apis = {"core": self.client, "apps": k8s_client.AppsV1Api(self.client.api_client),
                      "networking": k8s_client.NetworkingV1Api(self.client.api_client)}
-        self.namespace = namespace
-        self.request_timeout = request_timeout
+        self.namespace = self.settings.namespace
 
     def error_text(self, exc: BaseException) -> str:
         return f"Kubernetes API: {api_error_text(exc)}"
@@ -423,11 +364,11 @@ class K8sDriver(Driver):
     def _call(self, verb: str, kind: str, *args: Any, **kwargs: Any) -> Any:
         group, suffix = _METHODS[kind]
         method = getattr(self.apis[group], f"{verb}_namespaced_{suffix}")
-        answer = method(*args, _preload_content=False, _request_timeout=self.request_timeout, **kwargs)
+        answer = method(*args, _preload_content=False, _request_timeout=self.settings.request_timeout, **kwargs)
         return json.loads(answer.data) if answer.data else {}
 
     def _nodes(self) -> list[dict[str, Any]]:
-        answer = self.client.list_node(_preload_content=False, _request_timeout=self.request_timeout)
+        answer = self.client.list_node(_preload_content=False, _request_timeout=self.settings.request_timeout)
         return (json.loads(answer.data) if answer.data else {}).get("items") or []
 
     def _read(self, kind: str, name: str) -> Optional[dict[str, Any]]:
@@ -441,7 +382,7 @@ class K8sDriver(Driver):
     def _list(self, kind: str, selector_text: str) -> list[dict[str, Any]]:
         items = self._call("list", kind, self.namespace, label_selector=selector_text).get("items") or []
         for item in items:
-            # List items come without kind; read_service and rollout_status need it.
+            # List items come without kind; read_service and k8s_rollout need it.
             item.setdefault("kind", kind)
         return items
 
@@ -458,38 +399,36 @@ class K8sDriver(Driver):
         return found
 
     def service_status(self, app: str, name: str, live: dict[str, Any]) -> dict[str, Any]:
-        if live["workload"] is None:
-            return {"running": 0, "desired": 0, "problems": ["no Deployment or DaemonSet"]}
-        status = rollout_status(live["workload"])
-        return {"running": status["available"], "desired": status["expected"], "problems": status["conditions"]}
+        return k8s_status(live["workload"])
 
-    def desired(self, service: dict[str, Any]) -> dict[str, Any]:
+    def view(self, app: str, live: dict[str, Any]) -> Deployed:
+        """No service when the workload is missing: the service is created again."""
+        if live["workload"] is None:
+            return Deployed(None)
+        return Deployed(read_service(live["workload"], live["service"], live["claims"], live["policy"]))
+
+    def desired(self, service: Service) -> Service:
         return desired_view(service)
 
-    def view(self, app: str, live: dict[str, Any]) -> Optional[dict[str, Any]]:
-        """None when the workload is missing: the service is created again."""
-        if live["workload"] is None:
-            return None
-        return read_service(live["workload"], live["service"], live["claims"], live["policy"])
-
-    def act(self, model: dict[str, Any], action: dict[str, Any], live: Optional[dict[str, Any]]) -> None:
-        app, name = model["name"], action["service"]
+    def act(self, model: App, action: Action, live: Optional[dict[str, Any]]) -> None:
+        app, name = model.name, action.service
         live = live or {}
         old = live.get("workload")
-        if action["action"] in ("remove", "recreate") and old is not None:
+        if action.action in ("remove", "recreate") and old is not None:
             self._call("delete", old["kind"], name, self.namespace, propagation_policy="Background")
-        if action["action"] == "remove":
+        if action.action == "remove":
             for kind, slot in (("Service", "service"), ("NetworkPolicy", "policy")):
                 if live.get(slot) is not None:
                     self._call("delete", kind, name, self.namespace)
             return
-        service = model["services"][name]
-        for secret in service["secrets"]:
-            self._put(render_secret(app, self.namespace, secret, self.secrets[secret]), self._read("Secret", secret))
+        service = model.services[name]
+        for secret in service.secrets:
+            self._put(render_secret(app, self.namespace, secret, self.settings.secrets[secret]),
+                      self._read("Secret", secret))
         for claim in render_claims(app, self.namespace, name, service):
             # Read, not taken from ``live``: a claim outlives its service.
             self._put(claim, self._read("PersistentVolumeClaim", claim["metadata"]["name"]))
-        self._put(render_workload(app, self.namespace, name, service), old if action["action"] == "update" else None)
+        self._put(render_workload(app, self.namespace, name, service), old if action.action == "update" else None)
         for kind, slot, obj in (("Service", "service", render_service(app, self.namespace, name, service)),
                                 ("NetworkPolicy", "policy", render_policy(app, self.namespace, name, service))):
             if obj is not None:
@@ -521,29 +460,29 @@ class K8sDriver(Driver):
             body["spec"] = dict(live["spec"], resources=obj["spec"]["resources"])
         self._call("replace", kind, name, self.namespace, body)
 
-    def finish(self, model: dict[str, Any], state: str, timeout: float) -> None:
+    def finish(self, model: App, state: str, timeout: float) -> None:
         """Delete the app's Secrets no service uses any more (all, when the app goes)."""
-        services = model["services"].values() if state == "present" else []
-        keep = {name for service in services for name in service["secrets"]}
-        for secret in self._list("Secret", f"{LABEL_PART_OF}={model['name']},{LABEL_MANAGED_BY}={MANAGER}"):
+        services = model.services.values() if state == "present" else []
+        keep = {name for service in services for name in service.secrets}
+        for secret in self._list("Secret", f"{LABEL_PART_OF}={model.name},{LABEL_MANAGED_BY}={MANAGER}"):
             if secret["metadata"]["name"] not in keep:
                 self._call("delete", "Secret", secret["metadata"]["name"], self.namespace)
 
-    def rollout(self, model: dict[str, Any], names: list[str], timeout: int) -> dict[str, list[str]]:
+    def rollout(self, model: App, names: list[str], timeout: int) -> dict[str, list[str]]:
         """Poll until each named service's rollout is done; fail naming what
         blocks it. Answer the NotReady boards each DaemonSet belongs on."""
-        app = model["name"]
+        app = model.name
 
         def probe() -> tuple[bool, dict[str, Any]]:
             current = self.read(app)
-            state = {name: rollout_status((current.get(name) or {}).get("workload") or {}) for name in names}
+            state = {name: k8s_rollout((current.get(name) or {}).get("workload") or {}) for name in names}
             return all(s["done"] for s in state.values()), state
 
         done, state, elapsed = self.wait_for(probe, timeout)
         if done:
-            daemons = [name for name in names if model["services"][name]["mode"] == "global"]
+            daemons = [name for name in names if model.services[name].mode == "global"]
             nodes = self._nodes() if daemons else []
-            waiting = {name: boards_down(nodes, model["services"][name]["placement"]) for name in daemons}
+            waiting = {name: k8s_boards_down(nodes, model.services[name].placement) for name in daemons}
             return {name: boards for name, boards in waiting.items() if boards}
         lines = []
         for name, status in state.items():
