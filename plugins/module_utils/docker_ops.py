@@ -17,8 +17,9 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Any, Optional
+from typing import IO, Any, Callable, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image
@@ -242,17 +243,6 @@ def _image_id(client: Any, reference: str) -> Optional[str]:
         return None
 
 
-def _require(params: dict, *names: str) -> None:
-    """Fail with the option names when an operation lacks what it needs.
-
-    The module's ``required_if`` already does this for Ansible users; this
-    keeps the service usable (and its message the same) when called directly.
-    """
-    missing = [n for n in names if not params.get(n)]
-    if missing:
-        raise OperationError(f"op={params['op']} needs: {', '.join(missing)}")
-
-
 def op_ps(client: Any, params: dict, check_mode: bool) -> dict:
     """List containers; ``all`` includes stopped ones, as ``docker ps -a``."""
     raw = client.api.containers(all=params.get("all", False), filters=params.get("filters") or None)
@@ -284,7 +274,6 @@ def op_info(client: Any, params: dict, check_mode: bool) -> dict:
 
 def op_logs(client: Any, params: dict, check_mode: bool) -> dict:
     """The last ``tail`` lines of a container's output."""
-    _require(params, "name")
     container = _find_container(client, params["name"])
     if container is None:
         raise OperationError(f"no container named {params['name']}")
@@ -316,18 +305,23 @@ def registry_auth(params: dict) -> Optional[dict]:
     return None
 
 
-def op_pull(client: Any, params: dict, check_mode: bool) -> dict:
-    """Pull an image; changed only when the local image id moved."""
-    _require(params, "image")
-    reference = full_reference(params["image"])
+def _pull(client: Any, reference: str, params: dict) -> str:
+    """Pull ``reference`` (a full reference) with the task's credentials; the image id after."""
     ref = parse_image(reference)
-    before = _image_id(client, reference)
-    if check_mode:
-        return {"changed": before is None, "image": reference, "id": short_id(before)}
     client.api.pull(ref.name, tag=ref.digest or ref.tag, auth_config=registry_auth(params))
     after = _image_id(client, reference)
     if after is None:
-        raise OperationError(f"op=pull: the engine reported no error, yet has no image {reference}")
+        raise OperationError(f"op={params['op']}: the engine reported no error, yet has no image {reference}")
+    return after
+
+
+def op_pull(client: Any, params: dict, check_mode: bool) -> dict:
+    """Pull an image; changed only when the local image id moved."""
+    reference = full_reference(params["image"])
+    before = _image_id(client, reference)
+    if check_mode:
+        return {"changed": before is None, "image": reference, "id": short_id(before)}
+    after = _pull(client, reference, params)
     return {"changed": after != before, "image": reference, "id": short_id(after),
             "diff": {"before": {"id": before}, "after": {"id": after}}}
 
@@ -339,16 +333,25 @@ def op_run(client: Any, params: dict, check_mode: bool) -> dict:
     through ``containers.run`` so a failing command still reports its exit
     code and output instead of an SDK exception. With a ``name`` that already
     exists nothing is created: rerunning a playbook must not pile up copies.
+    The image is pulled first as ``pull`` says: when missing (as ``docker
+    run`` does), always, or never.
     """
-    _require(params, "image")
     name = params.get("name")
     if name:
         existing = _find_container(client, name)
         if existing is not None:
             found = {"name": name, "id": short_id(existing.id), "state": existing.status}
             return {"changed": False, "container": found}
+    reference = full_reference(params["image"])
+    policy = params.get("pull") or "missing"
+    missing = _image_id(client, reference) is None
+    if missing and policy == "never":
+        raise OperationError(f"image: {reference} is not on this engine and pull=never")
+    pulled = policy == "always" or missing
     if check_mode:
-        return {"changed": True, "container": {"name": name, "image": params["image"]}}
+        return {"changed": True, "pulled": pulled, "container": {"name": name, "image": params["image"]}}
+    if pulled:
+        _pull(client, reference, params)
     kwargs: dict[str, Any] = {"command": params.get("command"), "name": name,
                               "environment": params.get("env") or None, "detach": True}
     if params.get("network"):
@@ -357,8 +360,8 @@ def op_run(client: Any, params: dict, check_mode: bool) -> dict:
     container.start()
     if params.get("detach"):
         container.reload()
-        return {"changed": True, "container": {"name": container.name, "id": short_id(container.id),
-                                               "state": container.status}}
+        return {"changed": True, "pulled": pulled,
+                "container": {"name": container.name, "id": short_id(container.id), "state": container.status}}
     cleanup = params.get("cleanup", True)
     timeout = params.get("wait_timeout")
     try:
@@ -384,7 +387,7 @@ def op_run(client: Any, params: dict, check_mode: bool) -> dict:
         if cleanup:
             container.remove(force=True)
     rc = status.get("StatusCode", -1)
-    result = {"changed": True, "rc": rc, "stdout": output, "stdout_lines": output.splitlines(),
+    result = {"changed": True, "pulled": pulled, "rc": rc, "stdout": output, "stdout_lines": output.splitlines(),
               "container": {"name": container.name, "id": short_id(container.id),
                             "state": "absent" if cleanup else "exited"}}
     if rc != 0:
@@ -394,7 +397,6 @@ def op_run(client: Any, params: dict, check_mode: bool) -> dict:
 
 def op_stop(client: Any, params: dict, check_mode: bool) -> dict:
     """Stop a container; already stopped (or absent, with ``missing_ok``) is no change."""
-    _require(params, "name")
     container = _find_container(client, params["name"])
     if container is None:
         if params.get("missing_ok"):
@@ -413,7 +415,6 @@ def op_stop(client: Any, params: dict, check_mode: bool) -> dict:
 
 def op_rm(client: Any, params: dict, check_mode: bool) -> dict:
     """Remove a container; ``force`` also removes a running one, as ``docker rm -f``."""
-    _require(params, "name")
     container = _find_container(client, params["name"])
     if container is None:
         return {"changed": False, "container": {"name": params["name"], "state": "absent"}}
@@ -428,7 +429,6 @@ def op_rm(client: Any, params: dict, check_mode: bool) -> dict:
 
 def op_exec(client: Any, params: dict, check_mode: bool) -> dict:
     """Run a command inside a running container; a non-zero exit fails."""
-    _require(params, "name", "command")
     container = _find_container(client, params["name"])
     if container is None or container.status != "running":
         raise OperationError(f"no running container named {params['name']}")
@@ -505,7 +505,6 @@ def op_import(client: Any, params: dict, check_mode: bool) -> dict:
     is streamed to the engine from a file, never held in memory: a rootfs
     can be as large as the Pi's RAM.
     """
-    _require(params, "image", "src")
     reference = full_reference(params["image"])
     ref = parse_image(reference)
     existing = _image_id(client, reference)
@@ -538,7 +537,6 @@ def op_build(client: Any, params: dict, check_mode: bool) -> dict:
     Check mode cannot know what a build would give without building: it
     reports a change only when the image does not exist yet.
     """
-    _require(params, "image", "src")
     reference = full_reference(params["image"])
     if parse_image(reference).digest:
         raise OperationError(f"image: {reference} is pinned by digest; a build needs a tag")
@@ -558,7 +556,6 @@ def op_build(client: Any, params: dict, check_mode: bool) -> dict:
 
 def op_tag(client: Any, params: dict, check_mode: bool) -> dict:
     """Give an image another name, as ``docker tag``; no change when it already has it."""
-    _require(params, "image", "target")
     source = full_reference(params["image"])
     target = full_reference(params["target"])
     ref = parse_image(target)
@@ -599,7 +596,6 @@ def op_push(client: Any, params: dict, check_mode: bool) -> dict:
     one the image got from that repository (``RepoDigests``); a rebuilt
     image has none yet, so it is pushed. Returns the digest either way.
     """
-    _require(params, "image")
     reference = full_reference(params["image"])
     ref = parse_image(reference)
     if ref.digest:
@@ -628,7 +624,6 @@ def op_save(client: Any, params: dict, check_mode: bool) -> dict:
     The file is written beside ``dest`` and renamed over it, so an
     interrupted save never leaves a truncated archive that looks current.
     """
-    _require(params, "image", "dest")
     reference = full_reference(params["image"])
     dest = params["dest"]
     image_id = _image_id(client, reference)
@@ -665,7 +660,6 @@ def op_load(client: Any, params: dict, check_mode: bool) -> dict:
     each of its tags already names that id. The archive is streamed from
     the file to the engine.
     """
-    _require(params, "src")
     src = params["src"]
     if not os.path.isfile(src):
         raise OperationError(f"src: {src} is not a file")
@@ -688,19 +682,73 @@ def op_load(client: Any, params: dict, check_mode: bool) -> dict:
     return dict(result, changed=True)
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One operation of docker_op: what runs it and which options it reads.
+
+    ``needs`` are the options it cannot do without, ``takes`` the ones it
+    reads besides; any other option set away from its default is refused
+    before the engine is asked anything (``check_options``). ``reads_only``
+    operations never report a change. docker_op's DOCUMENTATION names, for
+    each option, exactly the operations this table gives it (a unit test
+    holds the two together).
+    """
+
+    run: Callable[[Any, dict, bool], dict]
+    needs: tuple[str, ...] = ()
+    takes: tuple[str, ...] = ()
+    reads_only: bool = False
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return self.needs + self.takes
+
+
+CREDENTIALS = ("username", "password")
 OPERATIONS = {
-    "ps": op_ps, "images": op_images, "info": op_info, "logs": op_logs, "stats": op_stats,
-    "pull": op_pull, "run": op_run, "stop": op_stop, "rm": op_rm, "exec": op_exec,
-    "prune": op_prune, "import": op_import,
-    "build": op_build, "tag": op_tag, "push": op_push, "save": op_save, "load": op_load,
+    "ps": Operation(op_ps, takes=("all", "filters"), reads_only=True),
+    "images": Operation(op_images, takes=("image", "all", "filters"), reads_only=True),
+    "info": Operation(op_info, reads_only=True),
+    "logs": Operation(op_logs, needs=("name",), takes=("tail",), reads_only=True),
+    "stats": Operation(op_stats, takes=("name",), reads_only=True),
+    "pull": Operation(op_pull, needs=("image",), takes=CREDENTIALS),
+    "run": Operation(op_run, needs=("image",), takes=("name", "command", "env", "network", "detach", "cleanup",
+                                                      "wait_timeout", "pull", *CREDENTIALS)),
+    "stop": Operation(op_stop, needs=("name",), takes=("stop_timeout", "missing_ok")),
+    "rm": Operation(op_rm, needs=("name",), takes=("force",)),
+    "exec": Operation(op_exec, needs=("name", "command"), takes=("env",)),
+    "prune": Operation(op_prune, takes=("prune",)),
+    "import": Operation(op_import, needs=("image", "src"), takes=("changes",)),
+    "build": Operation(op_build, needs=("image", "src"), takes=("dockerfile", "build_args", "network")),
+    "tag": Operation(op_tag, needs=("image", "target")),
+    "push": Operation(op_push, needs=("image",), takes=CREDENTIALS),
+    "save": Operation(op_save, needs=("image", "dest")),
+    "load": Operation(op_load, needs=("src",)),
 }
-
-
 OPS = tuple(OPERATIONS)
+# What an entry of docker_op's ``each`` may set over the task's: the things
+# an operation acts on, which differ from one item to the next.
+ENTRY_OPTIONS = ("name", "image", "target", "command", "env", "src", "dest", "dockerfile", "build_args")
+
+
+def check_options(params: dict, defaults: dict[str, Any], where: str = "") -> None:
+    """Refuse, naming the option, what ``params['op']`` cannot do without and
+    what it does not read (an option set away from its default in ``defaults``)."""
+    op = params["op"]
+    operation = OPERATIONS[op]
+    for option in operation.needs:
+        if params.get(option) is None:
+            raise OperationError(f"{where}{option}: op={op} needs it")
+    for option, default in defaults.items():
+        if option not in operation.options and params.get(option) is not None and params.get(option) != default:
+            users = [name for name, other in OPERATIONS.items() if option in other.options]
+            raise OperationError(f"{where}{option}: op={op} does not take it (it is for op={', '.join(users)})")
 
 
 def run_operation(client: Any, params: dict, check_mode: bool) -> dict:
-    """Dispatch ``params['op']``; every result names the op it answers."""
-    result = OPERATIONS[params["op"]](client, params, check_mode)
+    """Run ``params['op']``; every result names the op it answers. What it
+    needs is checked here too, for callers other than the module."""
+    check_options(params, {})
+    result = OPERATIONS[params["op"]].run(client, params, check_mode)
     result["op"] = params["op"]
     return result

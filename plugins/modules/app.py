@@ -29,6 +29,7 @@ description:
     replicated and global recreates the service.
   - Services of the app that are no longer in the spec are removed.
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker_and_k8s
   - pirack.cluster.docker
   - pirack.cluster.k8s_auth
 attributes:
@@ -134,6 +135,8 @@ notes:
   - Swarm node labels used by placement are C(pirack.role), C(pirack.model) and
     C(pirack.cluster); on k3s, C(node-role.kubernetes.io/control-plane),
     C(pirack.io/pi-model) and C(pirack.io/cluster).
+seealso:
+  - module: pirack.cluster.app_info
 """
 
 EXAMPLES = r"""
@@ -142,6 +145,8 @@ EXAMPLES = r"""
     spec: "{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}"
     orchestrator: swarm
     registry: "{{ pirack_node_address }}:5000"
+    secrets:
+      redis-password: "{{ coinminer_redis_password }}"  # the spec's redis, worker and webui read it
     overrides:
       worker:
         replicas: 8
@@ -152,22 +157,38 @@ EXAMPLES = r"""
     spec: "{{ lookup('ansible.builtin.file', 'apps/coinminer.yml') | from_yaml }}"
     orchestrator: k3s
     kubeconfig: ~/.kube/pirack-cluster1.yaml  # where the k3s_server role writes cluster1's
+    secrets:
+      redis-password: "{{ coinminer_redis_password }}"
     image_tag: "2024-05-01"
 
 - name: See what a single rng would change, without changing it
   pirack.cluster.app:
     spec: /srv/apps/coinminer.yml
     orchestrator: swarm
+    secrets:
+      redis-password: "{{ coinminer_redis_password }}"
     overrides:
       rng: {mode: replicated, replicas: 1}
   check_mode: true
   diff: true
 
-- name: Remove the coin-miner (its redis volume stays)
+- name: Remove the coin-miner (its redis volume stays); the name is all it needs
   pirack.cluster.app:
     name: coinminer
     orchestrator: swarm
     state: absent
+
+- name: Point every app and docker task of a play at one engine and one cluster
+  module_defaults:
+    group/pirack.cluster.docker:
+      docker_host: unix:///run/docker.sock
+    group/pirack.cluster.k8s:
+      kubeconfig: ~/.kube/pirack-cluster1.yaml
+  block:
+    - name: Read the coin-miner on k3s with the group's kubeconfig
+      pirack.cluster.app_info:
+        name: coinminer
+        orchestrator: k3s
 """
 
 RETURN = r"""

@@ -18,6 +18,7 @@ description:
   - On Swarm it runs on a manager and reads its engine through the Docker SDK; on
     Kubernetes it runs on the controller with the cluster's kubeconfig.
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker_and_k8s
   - pirack.cluster.docker
   - pirack.cluster.k8s_auth
   - pirack.cluster.read_only

@@ -24,6 +24,7 @@ description:
     busybox and the libraries it loads (C(docker import), no base image, no
     registry) when it is missing or holds another build.
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker
   - pirack.cluster.docker
 attributes:
   check_mode:
@@ -84,6 +85,9 @@ options:
     description: Size of each server's tmpfs (for example V(64k)).
     type: str
     default: 64k
+seealso:
+  - module: pirack.cluster.benchmark_probe
+  - module: pirack.cluster.benchmark_report
 """
 
 EXAMPLES = r"""

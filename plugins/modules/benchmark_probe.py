@@ -81,6 +81,9 @@ options:
     description: Seconds before one request counts as failed.
     type: float
     default: 10.0
+seealso:
+  - module: pirack.cluster.benchmark_report
+  - module: pirack.cluster.benchmark_density
 """
 
 EXAMPLES = r"""

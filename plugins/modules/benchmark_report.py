@@ -69,6 +69,9 @@ notes:
     end; on any failure nothing in the folder is replaced. A raw file that is
     not what the benchmark role writes fails with one line naming the file and
     the field.
+seealso:
+  - module: pirack.cluster.benchmark_probe
+  - module: pirack.cluster.benchmark_density
 """
 
 EXAMPLES = r"""

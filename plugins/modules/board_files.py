@@ -94,6 +94,8 @@ attributes:
   idempotent:
     description: A second run with the same options changes nothing.
     support: full
+seealso:
+  - module: pirack.cluster.board_info
 """
 
 EXAMPLES = r"""

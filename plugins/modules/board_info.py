@@ -34,6 +34,8 @@ options:
     default: []
 extends_documentation_fragment:
   - pirack.cluster.read_only
+seealso:
+  - module: pirack.cluster.board_files
 """
 
 EXAMPLES = r"""

@@ -20,6 +20,7 @@ description:
   - The board model comes from C(/proc/device-tree/model); hosts that are not a
     Raspberry Pi (a PC, a simulated Pi in a container) report RV(pi_model) as null.
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker
   - pirack.cluster.docker
   - pirack.cluster.read_only
 options:
@@ -35,6 +36,8 @@ options:
     description: Where the kernel publishes the board model. Change only for tests.
     type: path
     default: /proc/device-tree/model
+seealso:
+  - module: pirack.cluster.docker_op
 """
 
 EXAMPLES = r"""

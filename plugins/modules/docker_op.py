@@ -24,6 +24,7 @@ description:
     only when the registry did not serve that image yet).
   - Bad input fails with one line naming the option, before anything is changed.
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker
   - pirack.cluster.docker
 attributes:
   check_mode:
@@ -49,7 +50,30 @@ attributes:
         commands they stand for do.
 options:
   op:
-    description: The operation, named after the C(docker) sub-command it stands for.
+    description:
+      - The operation, named after the C(docker) sub-command it stands for.
+      - What each operation needs and takes, besides O(docker_host), O(timeout)
+        and O(each). Any other option set away from its default is refused, in
+        one line naming the operations it is for, before the engine is asked
+        anything. Operations that read only never report a change.
+      - V(ps) takes O(all), O(filters); reads only.
+      - V(images) takes O(image), O(all), O(filters); reads only.
+      - V(info) takes no options; reads only.
+      - V(logs) needs O(name); takes O(tail); reads only.
+      - V(stats) takes O(name); reads only.
+      - V(pull) needs O(image); takes O(username), O(password).
+      - V(run) needs O(image); takes O(name), O(command), O(env), O(network), O(detach),
+        O(cleanup), O(wait_timeout), O(pull), O(username), O(password).
+      - V(stop) needs O(name); takes O(stop_timeout), O(missing_ok).
+      - V(rm) needs O(name); takes O(force).
+      - V(exec) needs O(name), O(command); takes O(env).
+      - V(prune) takes O(prune).
+      - V(import) needs O(image), O(src); takes O(changes).
+      - V(build) needs O(image), O(src); takes O(dockerfile), O(build_args), O(network).
+      - V(tag) needs O(image), O(target).
+      - V(push) needs O(image); takes O(username), O(password).
+      - V(save) needs O(image), O(dest).
+      - V(load) needs O(src).
     type: str
     required: true
     choices: [ps, images, pull, run, stop, rm, logs, stats, exec, prune, info, import, build, tag, push, save, load]
@@ -69,11 +93,11 @@ options:
         C(reference) filter leaves those out); an empty list when it is absent.
     type: str
   target:
-    description: For O(op=tag), the new reference, C([registry/]repo[:tag]).
+    description: Required for O(op=tag), the new reference, C([registry/]repo[:tag]).
     type: str
   command:
     description:
-      - Command for O(op=run) (overrides the image's) and O(op=exec) (required).
+      - Required for O(op=exec); for O(op=run), it overrides the image's command.
       - A list is passed as is; a string is split the way a shell would (an
         unbalanced quote is refused).
     type: raw
@@ -91,6 +115,16 @@ options:
         for it to exit and returning its output and exit code.
     type: bool
     default: false
+  pull:
+    description:
+      - For O(op=run), when to pull O(image) first. V(missing) pulls it only when
+        the engine does not have it, as C(docker run) does; V(always) pulls it
+        every time, so a newer image pushed under the same tag is the one that
+        runs; V(never) fails, without creating anything, when it is missing.
+      - A pull uses O(username) and O(password) when they are given.
+    type: str
+    choices: [missing, always, never]
+    default: missing
   cleanup:
     description: For a foreground O(op=run), remove the container once it has exited.
     type: bool
@@ -131,15 +165,16 @@ options:
     default: [containers, images]
   src:
     description:
+      - Required for O(op=import), O(op=build) and O(op=load).
       - For O(op=import), a directory to use as the image's root filesystem, or a
         tarball of one, on the managed host. It is streamed to the engine, never
         read into memory.
       - For O(op=build), the build context folder.
-      - For O(op=load), an archive made by O(op=save) (or C(docker save)).
+      - For O(op=load), an archive made by C(docker save) (this module's save operation).
     type: path
   dest:
     description:
-      - For O(op=save), the archive to write. An archive that already holds the
+      - Required for O(op=save), the archive to write. An archive that already holds the
         image is left alone; one that holds another image is replaced.
     type: path
   dockerfile:
@@ -150,12 +185,13 @@ options:
     type: dict
   username:
     description:
-      - Registry user for O(op=pull) and O(op=push), when the registry asks for one.
+      - Registry user for O(op=pull), O(op=push) and the pull of O(op=run), when the
+        registry asks for one.
       - When not given, the login C(docker login) stored for the user the module
         runs as (C(~/.docker/config.json)) is used, as the C(docker) CLI would.
     type: str
   password:
-    description: Password of O(username).
+    description: Password of O(username), for O(op=pull), O(op=push) and O(op=run).
     type: str
   changes:
     description:
@@ -169,11 +205,15 @@ options:
         a loop does, without a round trip to the board per item. Each entry
         sets some of O(name), O(image), O(target), O(command), O(env), O(src),
         O(dest), O(dockerfile) and O(build_args) over the task's own.
+      - Each entry is checked like the task (what the operation needs and
+        takes) before the first one runs.
       - The answers are in RV(results), in the order of the entries, as a
         loop's would be; the task changed when one of them did. The first
         entry that fails stops the rest.
     type: list
     elements: dict
+seealso:
+  - module: pirack.cluster.docker_host_info
 """
 
 EXAMPLES = r"""
@@ -291,6 +331,11 @@ container:
   description: The container acted on (name, id, state), or its name for O(op=logs) and O(op=exec).
   returned: when O(op) is run, stop, rm, logs or exec
   type: raw
+pulled:
+  description: Whether O(op=run) pulled the image first (see O(pull)).
+  returned: when O(op=run) created a container
+  type: bool
+  sample: false
 rc:
   description: Exit code of the command.
   returned: when O(op=run) in the foreground, or O(op=exec)
@@ -361,8 +406,10 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_client impor
     exit_with_engine_result,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (  # noqa: E402
+    ENTRY_OPTIONS,
     OPS,
     PRUNABLE,
+    check_options,
     run_operation,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError  # noqa: E402
@@ -384,6 +431,7 @@ def argument_spec() -> dict:
         env={"type": "dict"},
         network={"type": "str"},
         detach={"type": "bool", "default": False},
+        pull={"type": "str", "choices": ["missing", "always", "never"], "default": "missing"},
         cleanup={"type": "bool", "default": True},
         wait_timeout={"type": "int"},
         all={"type": "bool", "default": False},
@@ -405,26 +453,6 @@ def argument_spec() -> dict:
     )
 
 
-# The options an entry of ``each`` may set over the task's.
-ENTRY_OPTIONS = ("name", "image", "target", "command", "env", "src", "dest", "dockerfile", "build_args")
-
-
-# Which options each operation cannot do without (checked per entry of
-# ``each`` too, so not by Ansible's required_if).
-REQUIRED_IF = [
-    ("op", "pull", ["image"]),
-    ("op", "run", ["image"]),
-    ("op", "import", ["image", "src"]),
-    ("op", "stop", ["name"]),
-    ("op", "rm", ["name"]),
-    ("op", "logs", ["name"]),
-    ("op", "exec", ["name", "command"]),
-    ("op", "build", ["image", "src"]),
-    ("op", "tag", ["image", "target"]),
-    ("op", "push", ["image"]),
-    ("op", "save", ["image", "dest"]),
-    ("op", "load", ["src"]),
-]
 REQUIRED_TOGETHER = [["username", "password"]]
 
 # Option: (lowest, highest) accepted value of an integer option.
@@ -486,22 +514,19 @@ def normalize_params(params: dict) -> dict:
     return out
 
 
-def missing_options(params: dict, where: str = "") -> None:
-    """Raise naming the first option ``params['op']`` cannot do without."""
-    for _key, op, needed in REQUIRED_IF:
-        if params.get("op") == op:
-            for option in needed:
-                if params.get(option) is None:
-                    raise OperationError(f"{where}{option}: op={op} needs it")
+def defaults() -> dict:
+    """Each option's default, against which check_options tells a set option."""
+    return {name: option.get("default") for name, option in argument_spec().items()
+            if name not in ("op", "each", "docker_host", "timeout")}
 
 
 def expand_each(params: dict) -> list[dict]:
     """The option sets to run: the task's alone, or one per entry of ``each``
     with the entry's options over the task's. Each is checked (types, then
-    what the op needs, then ``normalize_params``) before anything runs."""
+    what the op needs and takes, then ``normalize_params``) before anything runs."""
     entries = params.get("each")
     if entries is None:
-        missing_options(params)
+        check_options(params, defaults())
         return [normalize_params(params)]
     if not entries:
         raise OperationError("each: give at least one entry, or leave each out")
@@ -517,7 +542,7 @@ def expand_each(params: dict) -> list[dict]:
         if checked.error_messages:
             raise OperationError(f"{where[:-1]}: {checked.error_messages[0]}")
         merged = dict(params, **{k: v for k, v in checked.validated_parameters.items() if k in entry})
-        missing_options(merged, where)
+        check_options(merged, defaults(), where)
         try:
             runs.append(normalize_params(merged))
         except OperationError as exc:

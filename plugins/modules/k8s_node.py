@@ -108,6 +108,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.k8s
   - pirack.cluster.k8s_auth
 attributes:
   check_mode:
@@ -119,6 +120,9 @@ attributes:
   idempotent:
     support: full
     description: A second run with the same options changes nothing and evicts nothing.
+seealso:
+  - module: pirack.cluster.k8s_node_info
+  - module: pirack.cluster.k8s_nodes_ready
 """
 
 EXAMPLES = r"""

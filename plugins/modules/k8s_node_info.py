@@ -30,8 +30,12 @@ options:
         (V(pirack.io/cluster=cluster1)).
     type: str
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.k8s
   - pirack.cluster.k8s_auth
   - pirack.cluster.read_only
+seealso:
+  - module: pirack.cluster.k8s_node
+  - module: pirack.cluster.k8s_nodes_ready
 """
 
 EXAMPLES = r"""

@@ -36,8 +36,12 @@ options:
     type: int
     default: 5
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.k8s
   - pirack.cluster.k8s_auth
   - pirack.cluster.read_only
+seealso:
+  - module: pirack.cluster.k8s_node
+  - module: pirack.cluster.k8s_node_info
 """
 
 EXAMPLES = r"""

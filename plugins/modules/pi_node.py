@@ -28,6 +28,7 @@ description:
     and the old one is removed only once the new one runs; if the new one cannot
     start, the old one is put back.
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker
   - pirack.cluster.docker
 attributes:
   check_mode:

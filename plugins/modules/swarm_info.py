@@ -20,6 +20,7 @@ description:
     Without it the module refuses, so a token can never reach the output, even
     at C(-vvv).
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker
   - pirack.cluster.docker
   - pirack.cluster.read_only
 options:
@@ -33,6 +34,9 @@ options:
       - The task must run with C(no_log=true).
     type: bool
     default: false
+seealso:
+  - module: pirack.cluster.swarm_member
+  - module: pirack.cluster.swarm_node
 """
 
 EXAMPLES = r"""

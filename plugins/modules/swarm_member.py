@@ -23,6 +23,7 @@ description:
     M(pirack.cluster.swarm_node), on a manager; M(pirack.cluster.swarm_info)
     reads the membership and the join tokens.
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker
   - pirack.cluster.docker
 attributes:
   check_mode:
@@ -78,6 +79,9 @@ options:
         the swarm down with it (it does when this is its last manager).
     type: bool
     default: false
+seealso:
+  - module: pirack.cluster.swarm_node
+  - module: pirack.cluster.swarm_info
 """
 
 EXAMPLES = r"""

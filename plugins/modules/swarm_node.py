@@ -20,6 +20,7 @@ description:
   - O(state=absent) removes the node from the manager's node list, for a board
     that has left the swarm (it moved to another cluster, or is gone for good).
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker
   - pirack.cluster.docker
 attributes:
   check_mode:
@@ -69,6 +70,9 @@ options:
     description: For O(state=absent), remove the node even when it is still up (its engine still thinks it is a member).
     type: bool
     default: false
+seealso:
+  - module: pirack.cluster.swarm_member
+  - module: pirack.cluster.swarm_info
 """
 
 EXAMPLES = r"""

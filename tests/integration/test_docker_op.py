@@ -283,3 +283,24 @@ def test_push_to_a_registry_that_is_not_there_is_one_line(module_runner, images:
     result = module_runner("docker_op", {"op": "push", "image": image})
     assert result["failed"] and "\n" not in result["msg"], result
     assert "connection refused" in result["msg"].lower(), result["msg"]
+
+
+def test_run_pulls_a_missing_image_as_the_pull_option_says(
+        module_runner, client, images: list[str], container_name: str, tmp_path: Path, unique: str,
+        registry: str) -> None:
+    image = f"{registry}/pirack-it/run:{unique}"
+    images.append(image)
+    build = {"op": "build", "image": image, "src": str(_context(tmp_path / "ctx", "run\n")),
+             "dockerfile": "app/Dockerfile", "build_args": {"BASE_IMAGE": IMAGE}, "network": "none"}
+    assert module_runner("docker_op", build)["changed"]
+    assert module_runner("docker_op", {"op": "push", "image": image})["changed"]
+    client.api.remove_image(image)
+    run = {"op": "run", "image": image, "name": container_name, "command": "true", "network": "none"}
+
+    refused = module_runner("docker_op", dict(run, pull="never"))
+    assert refused["failed"] and refused["msg"] == f"image: {image} is not on this engine and pull=never"
+    assert not client.api.containers(all=True, filters={"name": container_name}), "nothing was created"
+    first = module_runner("docker_op", run)
+    assert first["rc"] == 0 and first["pulled"] is True, first
+    assert module_runner("docker_op", run)["pulled"] is False, "present now: missing pulls nothing"
+    assert module_runner("docker_op", dict(run, pull="always"))["pulled"] is True

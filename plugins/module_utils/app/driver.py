@@ -143,4 +143,3 @@ class Driver(abc.ABC):
     def wait_for(self, check: Callable[[], tuple[bool, Any]], timeout: float) -> tuple[bool, Any, float]:
         """The one poll loop (module_utils/wait.py) with this driver's clock and pace."""
         return wait_for(check, timeout, self.poll, self.settings.clock, self.settings.sleep)
-

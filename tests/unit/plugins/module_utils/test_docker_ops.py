@@ -190,8 +190,59 @@ def test_decode_survives_invalid_utf8() -> None:
 
 
 def test_missing_option_names_the_option() -> None:
-    with pytest.raises(errors.OperationError, match="op=logs needs: name"):
-        docker_ops.op_logs(None, {"op": "logs"}, False)
+    with pytest.raises(errors.OperationError, match="^name: op=logs needs it$"):
+        docker_ops.run_operation(None, {"op": "logs"}, False)
+
+
+def test_an_option_of_another_operation_is_refused_naming_its_operations() -> None:
+    defaults = {"force": False, "tail": None, "pull": "missing"}
+    with pytest.raises(errors.OperationError, match=r"^force: op=stop does not take it \(it is for op=rm\)$"):
+        docker_ops.check_options({"op": "stop", "name": "x", "force": True}, defaults)
+    with pytest.raises(errors.OperationError, match=r"^each\[2\]\.tail: op=ps does not take it"):
+        docker_ops.check_options({"op": "ps", "tail": 5}, defaults, "each[2].")
+    # A default is no choice of the user's: the merged docker_run playbook passes force=false to every op.
+    docker_ops.check_options({"op": "stop", "name": "x", "force": False, "pull": "missing"}, defaults)
+
+
+class PullEngine:
+    """Just what op_run asks of the SDK before it creates a container."""
+
+    def __init__(self, images: set[str]) -> None:
+        self.images = images
+        self.pulls: list[tuple[str, str]] = []
+        self.api = self
+        self.containers = self
+
+    def get(self, name: str) -> None:
+        raise docker_ops.NotFound(f"no container {name}")
+
+    def inspect_image(self, reference: str) -> dict:
+        if reference not in self.images:
+            raise docker_ops.ImageNotFound(f"no image {reference}")
+        return {"Id": "sha256:" + "1" * 64}
+
+    def pull(self, repository: str, tag: str, auth_config: object) -> None:
+        self.pulls.append((repository, tag))
+        self.images.add(f"{repository}:{tag}")
+
+
+@pytest.mark.parametrize(("policy", "present", "pulled"), [
+    ("missing", False, True), ("missing", True, False), ("always", True, True), ("never", True, False)])
+def test_run_pulls_as_the_pull_option_says(policy: str, present: bool, pulled: bool) -> None:
+    engine = PullEngine({"busybox:latest"} if present else set())
+    result = docker_ops.op_run(engine, {"op": "run", "image": "busybox", "pull": policy}, True)
+    assert (result["changed"], result["pulled"]) == (True, pulled)
+    assert engine.pulls == [], "check mode pulls nothing"
+    if pulled:
+        docker_ops._pull(engine, "busybox:latest", {"op": "run"})
+        assert engine.pulls == [("busybox", "latest")]
+
+
+def test_run_with_pull_never_and_no_image_fails_before_creating_anything() -> None:
+    engine = PullEngine(set())
+    with pytest.raises(errors.OperationError, match=r"^image: busybox:latest is not on this engine and pull=never$"):
+        docker_ops.op_run(engine, {"op": "run", "image": "busybox", "pull": "never"}, False)
+    assert engine.pulls == []
 
 
 def test_rootfs_tar_has_paths_relative_to_the_root(tmp_path: os.PathLike) -> None:

@@ -71,7 +71,7 @@ def test_desired_spec_changes_only_what_is_asked() -> None:
 def test_desired_spec_with_the_same_values_is_equal_so_nothing_is_sent() -> None:
     spec = recorded("node-worker.json")["Spec"]
     same = swarm_nodes.desired_spec(spec, role="worker", availability="active", labels=dict(spec["Labels"]),
-                              owned_prefix="pirack.")
+                                    owned_prefix="pirack.")
     assert same == spec
 
 

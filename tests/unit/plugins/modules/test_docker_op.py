@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import ENTRY_OPTIONS, OPERATIONS
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import overflowing_options
+from ansible_collections.pirack.cluster.plugins.modules import docker_op
 from ansible_collections.pirack.cluster.plugins.modules.docker_op import (
-    ENTRY_OPTIONS,
     REQUIRED_TOGETHER,
     argument_spec,
     expand_each,
@@ -125,6 +127,48 @@ def test_a_bad_entry_is_one_line_naming_it(params: dict, message: str) -> None:
         expand_each(dict({"each": None}, **params))
     assert str(err.value).startswith(message), str(err.value)
     assert "\n" not in str(err.value)
+
+
+def described(option: dict) -> str:
+    text = option["description"]
+    return " ".join(text) if isinstance(text, list) else text
+
+
+def test_the_docs_say_what_the_operation_table_says() -> None:
+    """Each option names exactly the operations that take it ("Required for"
+    exactly those that need it), and op's list is the table, row by row."""
+    options = yaml.safe_load(docker_op.DOCUMENTATION)["options"]
+    for name, option in options.items():
+        if name in ("op", "each"):
+            continue
+        text = described(option)
+        takes = {op for op, row in OPERATIONS.items() if name in row.options}
+        needs = {op for op, row in OPERATIONS.items() if name in row.needs}
+        required = re.search(r"Required for ([^.;]*)", text)
+        assert set(re.findall(r"O\(op=(\w+)\)", text)) == takes, name
+        assert set(re.findall(r"O\(op=(\w+)\)", required.group(1) if required else "")) == needs, name
+    rows = []
+    for op, row in OPERATIONS.items():
+        parts = [f"{verb} " + ", ".join(f"O({o})" for o in names)
+                 for verb, names in (("needs", row.needs), ("takes", row.takes)) if names]
+        reads = "; reads only" if row.reads_only else ""
+        rows.append(f"V({op}) " + ("; ".join(parts) or "takes no options") + reads + ".")
+    assert [" ".join(line.split()) for line in options["op"]["description"][2:]] == rows
+    assert sorted(options["op"]["choices"]) == sorted(OPERATIONS)
+    assert set(options) - {"op", "each"} == {o for row in OPERATIONS.values() for o in row.options}, \
+        "every option belongs to an operation"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"op": "ps", "tail": 5}, "tail: op=ps does not take it (it is for op=logs)"),
+    ({"op": "stop", "name": "x", "force": True}, "force: op=stop does not take it (it is for op=rm)"),
+    ({"op": "pull", "image": "x", "pull": "always"}, "pull: op=pull does not take it (it is for op=run)"),
+    ({"op": "push", "each": [{"image": "a:1", "dockerfile": "D"}]},
+     "each[0].dockerfile: op=push does not take it (it is for op=build)"),
+])
+def test_an_option_for_another_operation_is_refused(module_runner, params: dict, message: str) -> None:
+    result = module_runner("docker_op", dict(params, docker_host=NO_ENGINE))
+    assert result["failed"] and result["msg"] == message
 
 
 def test_each_fails_before_any_engine_is_reached(module_runner) -> None:

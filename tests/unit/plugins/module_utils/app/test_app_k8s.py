@@ -229,7 +229,7 @@ def test_rollout_status_of_deployments_and_daemonsets() -> None:
     ds["status"]["numberAvailable"] = 6
     assert readiness.k8s_rollout(ds)["done"]
     assert readiness.k8s_rollout({"kind": "Deployment", "metadata": {"generation": 1}, "spec": {"replicas": 0},
-                                   "status": {"observedGeneration": 1}})["done"]
+                                  "status": {"observedGeneration": 1}})["done"]
 
 
 def test_pod_problems_quote_scheduler_and_kubelet() -> None:
