@@ -63,7 +63,7 @@ EXPECTED = {
     "k8s_node": [KUBECONFIG] * 4,
     "k8s_node_info": [KUBECONFIG, OK],
     "k8s_nodes_ready": [KUBECONFIG],
-    "pi_node": [ENGINE, ENGINE],
+    "sim_board": [ENGINE, ENGINE],
     "swarm_info": [ENGINE, HIDDEN, ENGINE],
     "swarm_member": [ENGINE, HIDDEN, HIDDEN, ENGINE],
     "swarm_node": [ENGINE] * 3,

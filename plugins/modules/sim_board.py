@@ -7,7 +7,7 @@ runs sshd and its own Docker engine, with the board's memory and CPU."""
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: pi_node
+module: sim_board
 short_description: Create or remove a simulated Raspberry Pi host in a container
 version_added: 0.1.0
 description:
@@ -22,6 +22,8 @@ description:
   - When lxcfs serves O(lxcfs_dir), C(free) and C(nproc) inside the node show the
     board's limits; without it they show the machine's, and the limits still apply.
   - Runs where the Docker engine that hosts the rack is, normally C(localhost).
+  - Named C(pi_node) before 0.1.0 was released; that name still works, with a
+    deprecation warning, and goes in 1.0.0.
   - Every option is checked before the engine is asked anything, and a bad one
     fails the task with one line naming it. When a node's settings change, the
     new container is created beside the old one (parked under C(<name>.replaced))
@@ -122,7 +124,7 @@ options:
 
 EXAMPLES = r"""
 - name: A Pi 4 master with 4 GiB
-  pirack.cluster.pi_node:
+  pirack.cluster.sim_board:
     name: pi-c1-master
     model: pi4
     memory_mb: 4096
@@ -133,7 +135,7 @@ EXAMPLES = r"""
       cluster: cluster1
 
 - name: Remove it again
-  pirack.cluster.pi_node:
+  pirack.cluster.sim_board:
     name: pi-c1-master
     state: absent
 """

@@ -1,26 +1,32 @@
-"""pi_node without an engine: its documentation and argument spec follow the
+"""sim_board without an engine: its documentation and argument spec follow the
 one board table, and bad options are refused before the engine is asked.
 
 The engine half (create, re-run, re-create, roll back) is
-tests/integration/test_pi_node.py.
+tests/integration/test_sim_board.py.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import DOCKER_COMMON_ARGS
 from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
-from ansible_collections.pirack.cluster.plugins.modules import pi_node
+from ansible_collections.pirack.cluster.plugins.modules import sim_board
 
-DOC_OPTIONS = yaml.safe_load(pi_node.DOCUMENTATION)["options"]
-SPEC = pi_node.argument_spec()
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "roles"))
+from localplay import run  # noqa: E402
+
+DOC_OPTIONS = yaml.safe_load(sim_board.DOCUMENTATION)["options"]
+SPEC = sim_board.argument_spec()
 GOOD = {"name": "pi-c1-worker1", "model": "pi3bplus", "network": "unit-pi-node", "subnet": "10.99.9.0/24",
         "ipv4_address": "10.99.9.20", "ssh_port": 2950, "authorized_key": "/nonexistent/id.pub"}
 
 
 def test_model_choices_are_the_board_table() -> None:
-    assert DOC_OPTIONS["model"]["choices"] == list(MODELS), "pi_node DOCUMENTATION model choices differ from MODELS"
+    assert DOC_OPTIONS["model"]["choices"] == list(MODELS), "sim_board DOCUMENTATION model choices differ from MODELS"
     assert SPEC["model"]["choices"] == list(MODELS)
     assert SPEC["model"]["default"] == DOC_OPTIONS["model"]["default"] and SPEC["model"]["default"] in MODELS
 
@@ -55,24 +61,34 @@ def test_every_documented_option_is_in_the_spec() -> None:
 def test_bad_options_fail_in_one_line_before_the_engine(module_runner, change: dict, message: str) -> None:
     # DOCKER_HOST points at a closed port (tests/unit/conftest.py): a module
     # that got as far as the engine would say "no Docker engine answers".
-    answer = module_runner("pi_node", dict(GOOD, **change))
+    answer = module_runner("sim_board", dict(GOOD, **change))
     assert answer["failed"] and message in answer["msg"], answer
     assert "\n" not in answer["msg"] and "no Docker engine" not in answer["msg"]
     assert not answer.get("changed")
 
 
 def test_every_bad_option_is_named_at_once(module_runner) -> None:
-    answer = module_runner("pi_node", dict(GOOD, cpus=0, ssh_port=99999, ssh_bind="x"))
+    answer = module_runner("sim_board", dict(GOOD, cpus=0, ssh_port=99999, ssh_bind="x"))
     assert [part.split()[0] for part in answer["msg"].split("; ")] == ["cpus", "ssh_port", "ssh_bind"]
 
 
 def test_unknown_model_is_refused_by_the_argument_spec(module_runner) -> None:
-    answer = module_runner("pi_node", dict(GOOD, model="pi7"))
+    answer = module_runner("sim_board", dict(GOOD, model="pi7"))
     assert answer["failed"] and "value of model must be one of: pi5, pi4" in answer["msg"]
 
 
 def test_good_options_go_on_to_the_engine(module_runner) -> None:
-    answer = module_runner("pi_node", GOOD)
+    answer = module_runner("sim_board", GOOD)
     assert answer["failed"] and "no Docker engine answers at tcp://127.0.0.1:9" in answer["msg"]
-    removal = module_runner("pi_node", {"name": "pi_c1", "state": "absent"})
+    removal = module_runner("sim_board", {"name": "pi_c1", "state": "absent"})
     assert "no Docker engine answers" in removal["msg"], "a name that is no hostname can still be removed"
+
+
+def test_the_old_name_still_runs_it_and_says_the_new_one(tmp_path: Path) -> None:
+    """pi_node, its name before the first release, is routed to sim_board with a warning."""
+    play = ("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: By the old name\n"
+            "      pirack.cluster.pi_node:\n        name: pi-gone\n        state: absent\n"
+            "        docker_host: tcp://127.0.0.1:7\n")
+    proc = run(tmp_path, "  hosts:\n    localhost:\n", play)
+    assert "no Docker engine answers at tcp://127.0.0.1:7" in proc.stdout, proc.stdout + proc.stderr
+    assert "pirack.cluster.pi_node is now pirack.cluster.sim_board" in proc.stdout + proc.stderr
