@@ -1,18 +1,49 @@
 # Copyright: pirack.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The node labels the collection's roles give every node, by the fact they carry.
+"""The node labels the collection gives every node: one key per fact, one table.
 
-The app spec places services by these facts (``placement: {role: master}``);
-the drivers turn a fact into the label of their orchestrator here and only
-here.
+The roles label nodes through the ``node_labels`` filter (plugins/filter),
+the app drivers place services by the same keys, so a fact's label is
+written here and nowhere else. One scheme on both orchestrators: a Swarm
+placement constraint accepts only letters, digits, '-', '_' and '.' in a
+label key (swarmkit's constraint parser), so the keys carry no '/' prefix,
+and Kubernetes takes them as they are.
 """
 
 from __future__ import annotations
 
-# Swarm node labels the swarm role sets, by placement key.
-SWARM_LABELS = {"role": "pirack.role", "model": "pirack.model", "cluster": "pirack.cluster"}
-# Kubernetes node labels the k3s roles set, by placement key; the role is
-# not a label of ours there: k3s labels its servers with CONTROL_PLANE and
-# agents carry no role label at all, so "worker" is "not a control-plane node".
+from typing import Any, Mapping, Optional
+
+# The facts a node is labelled with, by name: its place in the cluster
+# (master or worker), its board model key, its cluster and its position in
+# the rack. The first three are also the app spec's placement keys.
+NODE_LABELS = {"role": "pirack.role", "model": "pirack.model", "cluster": "pirack.cluster",
+               "position": "pirack.rack-position"}
+ROLES = ("master", "worker")
+# Labels under this prefix are the collection's: one no longer wanted is removed.
+OWNED_PREFIX = "pirack."
+# The k3s roles' keys before the one scheme; a node that still carries them
+# loses them on its next run (the k3s role passes them as null to k8s_node).
+RETIRED = ("pirack.io/pi-model", "pirack.io/cluster", "pirack.io/rack-position")
+# Kubernetes node labels the k3s roles set until they move to NODE_LABELS,
+# by placement key; the role there is k3s' own label (CONTROL_PLANE on
+# servers, none on agents, so "worker" is "not a control-plane node").
 K8S_LABELS = {"model": "pirack.io/pi-model", "cluster": "pirack.io/cluster"}
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+
+
+def node_labels(facts: Mapping[str, Any], retire: bool = False) -> dict[str, Optional[str]]:
+    """The labels of a node with these facts; a fact that is None or empty is not labelled.
+
+    ``retire`` adds the retired keys with the value None, which k8s_node
+    reads as "remove": that is how a running rack moves to this scheme.
+    Raises ValueError naming a fact this table does not know.
+    """
+    unknown = sorted(set(facts) - set(NODE_LABELS))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: not a node fact; expected one of {', '.join(NODE_LABELS)}")
+    labels: dict[str, Optional[str]] = {NODE_LABELS[fact]: str(value) for fact, value in facts.items()
+                                        if value is not None and str(value) != ""}
+    if retire:
+        labels.update(dict.fromkeys(RETIRED))
+    return labels

@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: app
 short_description: Deploy, update, scale or remove an app described by an app spec, on Swarm or k3s
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.app_info
 description:
   - Reads an app spec, validates it, and makes the orchestrator run exactly that
     app. The spec is the small YAML format described in C(docs/app-spec.md), with
@@ -135,8 +137,6 @@ notes:
   - Swarm node labels used by placement are C(pirack.role), C(pirack.model) and
     C(pirack.cluster); on k3s, C(node-role.kubernetes.io/control-plane),
     C(pirack.io/pi-model) and C(pirack.io/cluster).
-seealso:
-  - module: pirack.cluster.app_info
 """
 
 EXAMPLES = r"""

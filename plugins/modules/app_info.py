@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: app_info
 short_description: Running and desired tasks of each service of an app, on Swarm or k3s
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.app
 description:
   - Reads the services of an app that P(pirack.cluster.app#module) deployed and
     says, for each, how many tasks (Swarm) or available pods (Kubernetes) run its
@@ -36,8 +38,6 @@ options:
     description: Kubernetes namespace of the app's objects. Ignored on Swarm.
     type: str
     default: default
-seealso:
-  - module: pirack.cluster.app
 """
 
 EXAMPLES = r"""

@@ -29,7 +29,7 @@ options:
     default: []
     suboptions:
       path:
-        description: Absolute path.
+        description: Absolute path of the directory.
         type: str
         required: true
       mode:
@@ -37,11 +37,11 @@ options:
         type: str
         default: '0755'
       owner:
-        description: User that owns it.
+        description: User that owns the directory.
         type: str
         default: root
       group:
-        description: Group that owns it.
+        description: Group that owns the directory.
         type: str
         default: root
   files:
@@ -53,7 +53,7 @@ options:
     default: []
     suboptions:
       path:
-        description: Absolute path.
+        description: Absolute path of the file.
         type: str
         required: true
       content:
@@ -71,11 +71,11 @@ options:
         type: str
         default: '0644'
       owner:
-        description: User that owns it.
+        description: User that owns the file.
         type: str
         default: root
       group:
-        description: Group that owns it.
+        description: Group that owns the file.
         type: str
         default: root
       secret:

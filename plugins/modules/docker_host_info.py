@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: docker_host_info
 short_description: Facts about a host's Docker engine, cgroups and Raspberry Pi board
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.docker_op
 description:
   - Reports the Docker engine version, storage driver, cgroup version and whether
     the memory cgroup is enabled, the CPU architecture, the Raspberry Pi model,
@@ -36,8 +38,6 @@ options:
     description: Where the kernel publishes the board model. Change only for tests.
     type: path
     default: /proc/device-tree/model
-seealso:
-  - module: pirack.cluster.docker_op
 """
 
 EXAMPLES = r"""

@@ -9,6 +9,8 @@ DOCUMENTATION = r"""
 module: docker_op
 short_description: Run one everyday Docker operation and get structured data back
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.docker_host_info
 description:
   - Runs one of the everyday C(docker) commands (C(ps), C(images), C(pull),
     C(run), C(stop), C(rm), C(logs), C(stats), C(exec), C(prune), C(info), C(import),
@@ -212,8 +214,6 @@ options:
         entry that fails stops the rest.
     type: list
     elements: dict
-seealso:
-  - module: pirack.cluster.docker_host_info
 """
 
 EXAMPLES = r"""

@@ -9,6 +9,9 @@ DOCUMENTATION = r"""
 module: k8s_node
 short_description: Label, taint, cordon, drain, uncordon or delete a k3s node
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.k8s_node_info
+  - module: pirack.cluster.k8s_nodes_ready
 description:
   - Manages one node of a cluster - its labels, its taints, whether new pods
     may be scheduled on it, and draining it before maintenance such as a k3s
@@ -120,9 +123,6 @@ attributes:
   idempotent:
     support: full
     description: A second run with the same options changes nothing and evicts nothing.
-seealso:
-  - module: pirack.cluster.k8s_node_info
-  - module: pirack.cluster.k8s_nodes_ready
 """
 
 EXAMPLES = r"""

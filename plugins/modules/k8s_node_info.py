@@ -9,6 +9,9 @@ DOCUMENTATION = r"""
 module: k8s_node_info
 short_description: Read the nodes of a k3s cluster
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.k8s_node
+  - module: pirack.cluster.k8s_nodes_ready
 description:
   - Lists the nodes of a cluster with what a playbook decides on - whether each
     is Ready, its architecture, labels, taints, capacity and the k3s version its
@@ -33,9 +36,6 @@ extends_documentation_fragment:
   - pirack.cluster.action_groups.k8s
   - pirack.cluster.k8s_auth
   - pirack.cluster.read_only
-seealso:
-  - module: pirack.cluster.k8s_node
-  - module: pirack.cluster.k8s_nodes_ready
 """
 
 EXAMPLES = r"""

@@ -9,6 +9,9 @@ DOCUMENTATION = r"""
 module: k8s_nodes_ready
 short_description: Wait until nodes of a k3s cluster are Ready
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.k8s_node
+  - module: pirack.cluster.k8s_node_info
 description:
   - Polls the API server until every node named in O(name) is registered and
     its Ready condition is True, or fails after O(timeout) seconds saying which
@@ -39,9 +42,6 @@ extends_documentation_fragment:
   - pirack.cluster.action_groups.k8s
   - pirack.cluster.k8s_auth
   - pirack.cluster.read_only
-seealso:
-  - module: pirack.cluster.k8s_node
-  - module: pirack.cluster.k8s_node_info
 """
 
 EXAMPLES = r"""

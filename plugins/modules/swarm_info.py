@@ -9,6 +9,9 @@ DOCUMENTATION = r"""
 module: swarm_info
 short_description: Read the Docker Swarm membership of this host's engine, its nodes and join tokens
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.swarm_member
+  - module: pirack.cluster.swarm_node
 description:
   - Returns the engine's place in a swarm (state, node id, the managers it
     knows), through the Docker SDK for Python. An engine in no swarm is an
@@ -34,9 +37,6 @@ options:
       - The task must run with C(no_log=true).
     type: bool
     default: false
-seealso:
-  - module: pirack.cluster.swarm_member
-  - module: pirack.cluster.swarm_node
 """
 
 EXAMPLES = r"""

@@ -9,6 +9,9 @@ DOCUMENTATION = r"""
 module: swarm_member
 short_description: Start, join or leave a Docker Swarm on the engine of this host
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.swarm_node
+  - module: pirack.cluster.swarm_info
 description:
   - Makes the Docker engine of the host it runs on start a new swarm
     (O(state=initialized)), join an existing one (O(state=joined)) or leave its
@@ -79,9 +82,6 @@ options:
         the swarm down with it (it does when this is its last manager).
     type: bool
     default: false
-seealso:
-  - module: pirack.cluster.swarm_node
-  - module: pirack.cluster.swarm_info
 """
 
 EXAMPLES = r"""

@@ -9,6 +9,9 @@ DOCUMENTATION = r"""
 module: swarm_node
 short_description: Set a Docker Swarm node's labels, role and availability, or remove the node
 version_added: 0.1.0
+seealso:
+  - module: pirack.cluster.swarm_member
+  - module: pirack.cluster.swarm_info
 description:
   - Runs on a manager of the swarm (delegate the task to it) and changes one
     node's spec there, through the Docker SDK for Python. It sets the node's
@@ -70,9 +73,6 @@ options:
     description: For O(state=absent), remove the node even when it is still up (its engine still thinks it is a member).
     type: bool
     default: false
-seealso:
-  - module: pirack.cluster.swarm_member
-  - module: pirack.cluster.swarm_info
 """
 
 EXAMPLES = r"""

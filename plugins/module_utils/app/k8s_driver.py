@@ -28,12 +28,12 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app.model import (
     SECRETS_DIR,
     SECRETS_VOLUME,
     App,
-    Port,
+    Port,  # a containerPort, with the Service that names it
     Quantity,
     Resources,
     Service,
-    Update,
-    Volume,
+    Update,  # a Deployment's rollingUpdate, a DaemonSet's updateStrategy
+    Volume,  # a PersistentVolumeClaim
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Action, Deployed
 from ansible_collections.pirack.cluster.plugins.module_utils.app.readiness import (

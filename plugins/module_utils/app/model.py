@@ -35,6 +35,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app.values import (
     scalar,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import is_valid_reference
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import ROLES
 from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
 
 MODES = ("replicated", "global")
@@ -42,11 +43,10 @@ PROTOCOLS = ("tcp", "udp")
 DEFAULT_VOLUME_SIZE = "1Gi"
 # Tasks (pods) a rolling update replaces at once; 0 is all at once.
 DEFAULT_PARALLELISM = 1
-# Placement by the facts the collection's roles label nodes with; each
-# driver maps these names to its orchestrator's node labels. Any other
-# placement key must be a full node label name and is used as written.
+# Placement by the facts the collection's roles label nodes with
+# (module_utils/node_labels.py); any other placement key must be a full node
+# label name and is used as written.
 PLACEMENT_KEYS = ("role", "model", "cluster")
-ROLES = ("master", "worker")
 # Where a service finds its secrets, one file per secret, on both orchestrators.
 SECRETS_DIR = "/run/secrets"
 # The pod volume that carries them on Kubernetes; no spec volume may take its name.

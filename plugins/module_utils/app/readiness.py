@@ -16,7 +16,7 @@ from collections.abc import Collection
 from typing import Any, Mapping
 
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import node_name, readiness_problems
-from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import CONTROL_PLANE, K8S_LABELS, SWARM_LABELS
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import CONTROL_PLANE, K8S_LABELS, NODE_LABELS
 
 # Swarm update states after which the engine will not finish a rollout by itself.
 FAILED_UPDATE_STATES = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
@@ -39,7 +39,7 @@ def _runs_there(node: dict[str, Any], placement: Mapping[str, str]) -> bool:
     spec = node.get("Spec") or {}
     labels = spec.get("Labels") or {}
     return spec.get("Availability") == "active" and all(
-        labels.get(SWARM_LABELS.get(k, k)) == v for k, v in placement.items())
+        labels.get(NODE_LABELS.get(k, k)) == v for k, v in placement.items())
 
 
 def eligible_nodes(nodes: list[dict[str, Any]], placement: Mapping[str, str]) -> int:

@@ -22,14 +22,15 @@ from typing import Any, Optional
 from ansible_collections.pirack.cluster.plugins.module_utils.app.driver import Driver
 from ansible_collections.pirack.cluster.plugins.module_utils.app.model import (
     DEFAULT_PARALLELISM,
+    PLACEMENT_KEYS,
     App,
     Network,
-    Port,
+    Port,  # published in host mode only: no routing mesh without IPVS
     Quantity,
     Resources,
     Service,
-    Update,
-    Volume,
+    Update,  # UpdateConfig
+    Volume,  # a local volume on the task's node
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.app.plan import Action, Deployed
 from ansible_collections.pirack.cluster.plugins.module_utils.app.readiness import (
@@ -43,7 +44,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app.readiness impor
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import ENGINE_ERRORS, DockerException
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError, exception_text
-from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import SWARM_LABELS
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import NODE_LABELS
 
 try:
     from docker.errors import APIError, NotFound
@@ -53,7 +54,7 @@ except ImportError:  # pragma: no cover - client_from_module reports the missing
 LABEL_APP = "pirack.app"
 LABEL_SERVICE = "pirack.service"
 LABEL_SECRET = "pirack.secret"
-_PLACEMENT_OF_LABEL = {label: key for key, label in SWARM_LABELS.items()}
+_PLACEMENT_OF_LABEL = {NODE_LABELS[key]: key for key in PLACEMENT_KEYS}
 
 
 def service_name(app: str, service: str) -> str:
@@ -136,7 +137,7 @@ def render_service(app: str, name: str, service: Service) -> dict[str, Any]:
         "TaskTemplate": {
             "ContainerSpec": container,
             "Resources": resources,
-            "Placement": {"Constraints": [f"node.labels.{SWARM_LABELS.get(k, k)}=={v}"
+            "Placement": {"Constraints": [f"node.labels.{NODE_LABELS.get(k, k)}=={v}"
                                           for k, v in service.placement.items()]},
             # The alias is what other services resolve: "rng", not "coinminer_rng".
             "Networks": [{"Target": network_name(app), "Aliases": [name]}],
