@@ -253,15 +253,19 @@ def op_ps(client: Any, params: dict, check_mode: bool) -> dict:
 def op_images(client: Any, params: dict, check_mode: bool) -> dict:
     """List images, tagged ones first, like ``docker images``.
 
-    With ``image``, just that one, read by inspecting it: the engine's
-    list filtered by reference leaves out the registry digests.
+    With ``image``, just that one, read by inspecting it (the engine's
+    list filtered by reference leaves out the registry digests), and the
+    digest its registry gave it under that name.
     """
     if params.get("image"):
+        reference = full_reference(params["image"])
         try:
-            raw = [client.api.inspect_image(full_reference(params["image"]))]
+            raw = [client.api.inspect_image(reference)]
         except ImageNotFound:
             raw = []
-        return {"changed": False, "images": [shape_image(i) for i in raw]}
+        # The digest a registry gave it under this name: what a deploy pins to.
+        digests = repo_digests(raw[0], reference) if raw else []
+        return {"changed": False, "images": [shape_image(i) for i in raw], "digest": digests[0] if digests else None}
     raw = client.api.images(all=params.get("all", False), filters=params.get("filters") or None)
     images = sorted((shape_image(i) for i in raw), key=lambda i: (not i["tags"], i["tags"], i["id"]))
     return {"changed": False, "images": images}

@@ -366,8 +366,11 @@ id:
   type: str
   sample: 4b1a2c3d4e5f
 digest:
-  description: The digest the registry serves for RV(image) (null in check mode when a push would happen).
-  returned: when O(op=push)
+  description:
+    - For O(op=push), the digest the registry serves for RV(image) (null in check mode when a push would happen).
+    - For O(op=images) with O(image), the digest a registry gave that image under its name (null when none did):
+      what a deploy pins the image to.
+  returned: when O(op=push), or O(op=images) with O(image)
   type: str
   sample: sha256:9b0e4c8d1f...
 dest:

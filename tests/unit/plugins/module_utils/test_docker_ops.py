@@ -131,6 +131,28 @@ def test_repo_digests_only_of_the_references_repository() -> None:
     assert docker_ops.repo_digests({}, "x") == []
 
 
+class InspectOnly:
+    """An engine that answers ``inspect_image`` from a recorded answer."""
+
+    def __init__(self, answer: dict) -> None:
+        self.api = self
+        self.answer = answer
+
+    def inspect_image(self, reference: str) -> dict:
+        if reference not in self.answer["RepoTags"]:
+            raise docker_ops.ImageNotFound(reference)
+        return self.answer
+
+
+def test_images_of_one_image_answer_the_digest_its_registry_gave_it() -> None:
+    engine = InspectOnly({"Id": "sha256:" + "cd" * 32, "RepoTags": ["10.99.6.10:5000/pirack/rng:latest"],
+                          "RepoDigests": ["pirack/rng@sha256:bb", "10.99.6.10:5000/pirack/rng@sha256:aa"]})
+    answer = docker_ops.run_operation(engine, {"op": "images", "image": "10.99.6.10:5000/pirack/rng"}, False)
+    assert answer["digest"] == "sha256:aa" and answer["images"][0]["id"] == "cd" * 6
+    gone = docker_ops.run_operation(engine, {"op": "images", "image": "pirack/other"}, False)
+    assert (gone["images"], gone["digest"]) == ([], None)
+
+
 def test_follow_stream_collects_aux_and_lines() -> None:
     events = [{"stream": "Step 1/2 : FROM debian\n"}, {"status": "Pushing"}, "not a dict",
               {"aux": {"ID": "sha256:abc"}}, {"stream": "Successfully built abc\n\n"}]
