@@ -196,7 +196,7 @@ except ImportError:  # reported by client_from_module
 STOP_TIMEOUT = 30
 
 
-class PiNodeManager:
+class SimBoardManager:
     """Reads the node, the network and the image; changes only what differs."""
 
     def __init__(self, module: AnsibleModule, client: Any) -> None:
@@ -476,7 +476,7 @@ def main() -> None:
     if problems:
         module.fail_json(msg="; ".join(problems))
     client = client_from_module(module)
-    manager = PiNodeManager(module, client)
+    manager = SimBoardManager(module, client)
     try:
         node = manager.present() if module.params["state"] == "present" else manager.absent()
     except DockerException as exc:
