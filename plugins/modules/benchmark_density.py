@@ -9,9 +9,6 @@ DOCUMENTATION = r"""
 module: benchmark_density
 short_description: Start minimal containers on a board until memory runs low, record the curve, clean up
 version_added: 0.1.0
-seealso:
-  - module: pirack.cluster.benchmark_probe
-  - module: pirack.cluster.benchmark_report
 description:
   - Starts one tiny static HTTP server after another on the host's engine,
     busybox C(httpd) on the host network (no network namespace to set up), its
@@ -88,6 +85,9 @@ options:
     description: Size of each server's tmpfs (for example V(64k)).
     type: str
     default: 64k
+seealso:
+  - module: pirack.cluster.benchmark_report
+  - module: pirack.cluster.benchmark_overhead
 """
 
 EXAMPLES = r"""

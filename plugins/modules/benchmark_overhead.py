@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: benchmark_overhead
 short_description: Run sysbench natively and in a container on a board, interleaved, its app paused
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Runs the board's own sysbench binary natively and in a container made from
     that binary and its libraries (C(docker import), no base image, no
@@ -26,6 +26,7 @@ description:
     run, snapshot, run, snapshot per pair and test), so the measurement is not
     spread over Ansible round trips.
 extends_documentation_fragment:
+  - pirack.cluster.action_groups.docker
   - pirack.cluster.docker
 attributes:
   check_mode:
@@ -74,6 +75,9 @@ options:
     default: {}
 author:
   - pirack.cluster contributors (@pirack)
+seealso:
+  - module: pirack.cluster.benchmark_report
+  - module: pirack.cluster.benchmark_density
 """
 
 EXAMPLES = r"""

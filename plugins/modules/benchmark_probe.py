@@ -9,9 +9,6 @@ DOCUMENTATION = r"""
 module: benchmark_probe
 short_description: Record a service's counter and request latencies for a while
 version_added: 0.1.0
-seealso:
-  - module: pirack.cluster.benchmark_report
-  - module: pirack.cluster.benchmark_density
 description:
   - Polls a JSON counter (the coin-miner web UI's C(/json) C(hashes)) at a fixed
     interval for a given time, while one prober per target sends keep-alive
@@ -84,6 +81,8 @@ options:
     description: Seconds before one request counts as failed.
     type: float
     default: 10.0
+seealso:
+  - module: pirack.cluster.benchmark_report
 """
 
 EXAMPLES = r"""

@@ -9,9 +9,6 @@ DOCUMENTATION = r"""
 module: benchmark_report
 short_description: Write the Markdown/HTML report, CSV tables and plots of a benchmark run
 version_added: 0.1.0
-seealso:
-  - module: pirack.cluster.benchmark_probe
-  - module: pirack.cluster.benchmark_density
 description:
   - Reads the raw recordings a C(pirack.cluster.benchmark) playbook run left in a
     result folder (C(run.json), C(sweep.json), C(overhead.json),
@@ -72,6 +69,10 @@ notes:
     end; on any failure nothing in the folder is replaced. A raw file that is
     not what the benchmark role writes fails with one line naming the file and
     the field.
+seealso:
+  - module: pirack.cluster.benchmark_probe
+  - module: pirack.cluster.benchmark_density
+  - module: pirack.cluster.benchmark_overhead
 """
 
 EXAMPLES = r"""
