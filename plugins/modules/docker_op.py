@@ -368,8 +368,8 @@ id:
 digest:
   description:
     - For O(op=push), the digest the registry serves for RV(image) (null in check mode when a push would happen).
-    - For O(op=images) with O(image), the digest a registry gave that image under its name (null when none did):
-      what a deploy pins the image to.
+    - For O(op=images) with O(image), the digest a registry gave that image under its name (null when none
+      did), which is what a deploy pins the image to.
   returned: when O(op=push), or O(op=images) with O(image)
   type: str
   sample: sha256:9b0e4c8d1f...

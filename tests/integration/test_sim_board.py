@@ -94,7 +94,7 @@ def test_recreation_never_loses_the_board(module_runner, node_args):
     module_runner("sim_board", node_args)
     before = boards(module_runner)
     blocker = module_runner("sim_board", dict(node_args, name=BLOCKER, ipv4_address=BLOCKER_ADDRESS,
-                                            ssh_port=BLOCKER_PORT))
+                                              ssh_port=BLOCKER_PORT))
     assert blocker["changed"] is True, blocker
 
     # A port or address another container holds is refused before anything happens.

@@ -21,6 +21,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import 
 # Swarm update states after which the engine will not finish a rollout by itself.
 FAILED_UPDATE_STATES = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
 
+
 def boards_waiting(waiting: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """Board -> the services waiting for it, from a rollout's service -> boards down."""
     boards: dict[str, list[str]] = {}

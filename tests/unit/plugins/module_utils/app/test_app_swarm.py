@@ -223,8 +223,8 @@ def test_an_update_held_for_a_board_that_is_down_is_stuck() -> None:
     live = fixture("swarm-service-web.json")
     live["UpdateStatus"] = {"State": "updating", "Message": "update in progress"}
     tasks = [task("running", node="n-master"), task("running", image="pirack/app-test:v0", node="n-w1"),
-             task("assigned", node="n-w2"), task("shutdown", image="pirack/app-test:v0", desired="shutdown",
-                                                    node="n-w2")]
+             task("assigned", node="n-w2"),
+             task("shutdown", image="pirack/app-test:v0", desired="shutdown", node="n-w2")]
     status = readiness.swarm_rollout(live, tasks, 2, down={"n-w2"})
     assert not status["done"] and status["running"] == 1
     assert status["stuck"] == ["t-n-w2-assigned-00"]
