@@ -1,7 +1,7 @@
 # Copyright: pirack.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Jinja filters that hand the roles the collection's own tables: node labels,
-image names and an app's published ports.
+image names and an app's ports.
 
 A role that needs a label key, an image reference or a port asks here
 instead of spelling the rule again in Jinja: the tables live in
@@ -58,16 +58,19 @@ def image_name(reference: Any) -> str:
     return parse_image(_reference("image_name", reference)).name
 
 
-def published_port(spec: Any, service: str) -> int:
-    """The host port the spec publishes ``service`` on (its first published port)."""
+def app_port(spec: Any, service: str, published: bool = False) -> int:
+    """The port an app spec gives ``service``: the one its container listens on
+    (its first port), or with ``published`` the host port it answers on."""
     services = spec.get("services") if isinstance(spec, Mapping) else None
     if not isinstance(services, Mapping) or service not in services:
-        raise AnsibleFilterError(f"published_port: the spec has no service {service!r}")
-    ports = [p.get("published") for p in (services[service] or {}).get("ports") or [] if isinstance(p, Mapping)]
-    published = [p for p in ports if p is not None]
-    if not published:
-        raise AnsibleFilterError(f"published_port: service {service!r} publishes no port")
-    return int(published[0])
+        raise AnsibleFilterError(f"app_port: the spec has no service {service!r}")
+    ports = [p for p in (services[service] or {}).get("ports") or [] if isinstance(p, Mapping)]
+    found = [p.get("published") if published else p.get("port") for p in ports]
+    found = [port for port in found if port is not None]
+    if not found:
+        raise AnsibleFilterError(f"app_port: service {service!r} {'publishes' if published else 'listens on'} "
+                                 f"no port")
+    return int(found[0])
 
 
 class FilterModule:
@@ -75,4 +78,4 @@ class FilterModule:
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {"node_labels": node_labels, "image_with": image_with, "image_name": image_name,
-                "published_port": published_port}
+                "app_port": app_port}

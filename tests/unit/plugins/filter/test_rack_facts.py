@@ -63,9 +63,10 @@ def test_a_bad_reference_is_one_line(bad: object) -> None:
         rack_facts.image_name(bad)
 
 
-def test_published_port_reads_the_spec() -> None:
-    assert rack_facts.published_port(COINMINER, "webui") == 8000
-    with pytest.raises(AnsibleFilterError, match="^published_port: service 'redis' publishes no port$"):
-        rack_facts.published_port(COINMINER, "redis")
-    with pytest.raises(AnsibleFilterError, match="^published_port: the spec has no service 'db'$"):
-        rack_facts.published_port(COINMINER, "db")
+def test_app_port_reads_the_spec() -> None:
+    assert rack_facts.app_port(COINMINER, "webui", published=True) == 8000
+    assert [rack_facts.app_port(COINMINER, s) for s in ("redis", "rng", "worker")] == [6379, 80, 8080]
+    with pytest.raises(AnsibleFilterError, match="^app_port: service 'redis' publishes no port$"):
+        rack_facts.app_port(COINMINER, "redis", published=True)
+    with pytest.raises(AnsibleFilterError, match="^app_port: the spec has no service 'db'$"):
+        rack_facts.app_port(COINMINER, "db")
