@@ -127,6 +127,8 @@ class Stack:
                      env={"DELAY": str(delay), "WORKER_NAME": f"{self.name}-worker{i + 1}"},
                      binds=self._secret_binds())
         for role in sorted(current, key=lambda r: int(r[6:]))[count:]:
+            with contextlib.suppress(NotFound):  # SIGTERM: the worker signs off the web UI's count
+                self.api.stop(self.containers[role], timeout=10)
             self.remove(role)
 
     def remove(self, role: str) -> None:

@@ -224,7 +224,16 @@ class Miner:
             if wait > 0:
                 stop.wait(wait)
         self.flush()  # hand in the last second's work before exiting
+        self.sign_off()
         log.info("mining stopped")
+
+    def sign_off(self) -> None:
+        """Leave the web UI's worker count at once instead of an hour later
+        (best effort: a redis that is away forgets this worker by age)."""
+        try:
+            self.store.execute("HDEL", keys.WORKERS, self.name)
+        except (OSError, RedisError) as exc:
+            log.info("could not sign off in redis (%s); the web UI forgets this worker by age", exc)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         state = {peer: ("ok" if n == 0 else f"failing ({n}): {self.last_error.get(peer, '')}".rstrip(": "))

@@ -163,6 +163,7 @@ def test_run_loop_stops_and_hands_in_its_last_hashes(peers, redis_server) -> Non
     assert not thread.is_alive()
     total = Redis(redis_server.url).get_int(keys.HASHES)
     assert total > 0 and total == miner.m_hashes.value()  # nothing lost at exit
+    assert b"loop" not in Redis(redis_server.url).hgetall(keys.WORKERS)  # signed off the count
     ok, detail = miner.health()
     assert ok and detail["peers"] == {"rng": "ok", "hasher": "ok", "redis": "ok"}
 
