@@ -66,9 +66,7 @@ def _host_problems(host: str, groups_of_host: list[str], hostvars: Mapping[str, 
         problems.append(f"{host}: pirack_cluster is {cluster} but the board is in group {clusters[0]};"
                         f" set pirack_cluster: {clusters[0]} in group_vars/{clusters[0]}.yml")
     orchestrator = hostvars.get("pirack_orchestrator")
-    if orchestrator is None:
-        problems.append(f"{host}: pirack_orchestrator is not set; set it to swarm or k3s in group_vars/all.yml")
-    elif orchestrator not in ORCHESTRATORS:
+    if orchestrator is not None and orchestrator not in ORCHESTRATORS:
         problems.append(f"{host}: pirack_orchestrator is {orchestrator!r}; set it to swarm or k3s")
     if hostvars.get("pirack_node_address") in (None, ""):
         problems.append(f"{host}: pirack_node_address is not set; set the address the other boards reach it at")
@@ -141,8 +139,33 @@ def inventory_problems(groups: Mapping[str, Sequence[str]],
     return problems
 
 
+# Where a board's address comes from when its role is not told: the role's
+# own variable, then this collection's inventory convention, then Ansible's.
+ADDRESS_VARS = ("pirack_node_address", "ansible_host")
+
+
+def node_address(hostvars: Mapping[str, Any], prefer: Optional[str] = None) -> str:
+    """The address the other boards reach one board at, from that board's
+    variables: ``prefer`` (a role's own setting, e.g. ``k3s_node_address``)
+    when the inventory sets it, else ``pirack_node_address``, else
+    ``ansible_host``, else its inventory name.
+
+    Roles read a peer's address through this one rule, so a user's
+    inventory that only sets ``ansible_host`` works as well as ours.
+    """
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError("node_address: expects a board's hostvars (hostvars[name])")
+    for name in ((prefer,) if prefer else ()) + ADDRESS_VARS:
+        if name in hostvars and hostvars[name] not in (None, ""):
+            return str(hostvars[name])
+    name = hostvars.get("inventory_hostname")
+    if not name:
+        raise AnsibleFilterError("node_address: the hostvars given have no inventory_hostname")
+    return str(name)
+
+
 class FilterModule:
-    """Inventory checks."""
+    """Inventory checks and the one rule for a board's address."""
 
     def filters(self) -> dict[str, Any]:
-        return {"inventory_problems": inventory_problems}
+        return {"inventory_problems": inventory_problems, "node_address": node_address}

@@ -27,10 +27,10 @@ GROUPS = """\
         w1: {pirack_node_address: 10.0.1.11}
         w2: {pirack_node_address: 10.0.2.11}
     cluster1:
-      vars: {pirack_cluster: cluster1, pirack_orchestrator: swarm}
+      vars: {pirack_cluster: cluster1, coin: true}
       hosts: {m1: , w1: }
     cluster2:
-      vars: {pirack_cluster: cluster2, pirack_orchestrator: k3s, coinminer_webui_port: 8080}
+      vars: {pirack_cluster: cluster2, webui_port: 8080}
       hosts: {m2: , w2: }
 """
 
@@ -41,6 +41,10 @@ PLAY = f"""
   vars_files: [{ROLE}/defaults/main.yml]
   tasks:
     - name: Render
+      # Task variables: above the defaults file, as inventory is above a role's defaults.
+      vars:
+        monitoring_coinminer: "{{{{ coin | default(false) }}}}"
+        monitoring_coinminer_webui_port: "{{{{ webui_port | default(8000) }}}}"
       ansible.builtin.template:
         src: "{ROLE}/templates/{{{{ item }}}}"
         dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-{{{{ item | regex_replace('[.]j2$', '') }}}}"
@@ -89,8 +93,10 @@ def test_the_coin_miner_is_scraped_through_the_webui_on_swarm(rendered: Path) ->
     ]
 
 
-def test_no_coin_miner_job_on_k3s(rendered: Path) -> None:
-    """A k3s service name is one ClusterIP: its scrapes would hop between pods."""
+def test_no_coin_miner_job_unless_asked(rendered: Path) -> None:
+    """Off by default (a user's monitoring has no coin-miner to scrape); the
+    pipeline turns it on for Swarm only: a k3s service name is one
+    ClusterIP, whose scrapes would hop between pods."""
     assert job(config(rendered, "m2"), "coinminer") is None
 
 
@@ -143,3 +149,75 @@ def test_a_wrong_monitoring_enabled_is_named(tmp_path: Path, value: str) -> None
     assert rc != 0
     assert f'monitoring_enabled: expected true, false or auto, got "{value}"' in out
     assert "Read the board's memory, packages and services" not in out
+
+
+# A user's own inventory: no masters, workers or clusterN groups, no
+# pirack_* variables; the role is told its boards and server.
+USER_GROUPS = """\
+  children:
+    boards:
+      hosts:
+        pi-a: {ansible_host: 192.168.5.1}
+        pi-b: {ansible_host: 192.168.5.2, monitoring_address: 10.5.0.2}
+    stray:
+      hosts:
+        pi-c: {ansible_host: 192.168.5.3}
+"""
+
+USER_PLAY = """
+- name: The monitoring role in a user's play
+  hosts: boards:stray
+  gather_facts: false
+  roles:
+    - role: pirack.cluster.monitoring
+      vars:
+        monitoring_boards: "{{ groups['boards'] }}"
+        monitoring_server: pi-a
+        monitoring_enabled: false
+"""
+
+
+def test_a_users_inventory_names_its_boards_and_server(tmp_path: Path) -> None:
+    """A board outside the boards its server scrapes is refused by name,
+    instead of being left unscraped; the boards of the set pass."""
+    result = run(tmp_path, USER_GROUPS, USER_PLAY)
+    out = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "pi-c: not in monitoring_boards (pi-a, pi-b), so pi-a would never scrape it." in out, out
+    assert re.search(r"pi-a : ok=\d+ changed=0 .*failed=0 .*pi-b : ok=\d+ changed=0 .*failed=0 ", out), out
+
+
+def test_a_limit_without_the_server_is_refused(tmp_path: Path) -> None:
+    """--limit workers would update exporters whose Prometheus never hears of them."""
+    rc, out = run_role(tmp_path, "--limit", "w1")
+    assert rc != 0
+    assert ("w1: its Prometheus server m1 is not in this run (--limit), so its targets would not follow;"
+            " add it to the limit.") in out, out
+
+
+USER_RENDER = f"""
+- name: Render the user's Prometheus configuration
+  hosts: boards
+  gather_facts: false
+  vars_files: [{ROLE}/defaults/main.yml]
+  tasks:
+    - name: Render
+      vars:
+        monitoring_boards: "{{{{ groups['boards'] }}}}"
+        monitoring_server: pi-a
+      ansible.builtin.template:
+        src: "{ROLE}/templates/prometheus.yml.j2"
+        dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-prometheus.yml"
+        mode: "0644"
+      when: inventory_hostname == monitoring_server
+"""
+
+
+def test_a_users_boards_are_scraped_at_their_own_addresses(tmp_path: Path) -> None:
+    result = run(tmp_path, USER_GROUPS, USER_RENDER, "-e", f"out={tmp_path}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    cfg = yaml.safe_load((tmp_path / "pi-a-prometheus.yml").read_text())
+    assert cfg["global"]["external_labels"] == {"cluster": "default"}
+    assert {g["labels"]["board"]: g["targets"] for g in job(cfg, "node")["static_configs"]} == {
+        "pi-a": ["192.168.5.1:9100"], "pi-b": ["10.5.0.2:9100"]}
+    assert job(cfg, "coinminer") is None
