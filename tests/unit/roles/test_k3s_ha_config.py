@@ -1,10 +1,12 @@
-"""The HA control plane (issue 12 item 14) as the k3s_server and k3s_agent
-roles write it, for a cluster of three servers named in the inventory:
+"""The HA control plane (issue 12 item 14) as the k3s role's server and
+agent entry points write it, for a cluster of three servers named in the inventory:
 the first server starts the embedded etcd (cluster-init), the other two
 join it through the fixed API address, and agents register through that
-address too. The expressions are read from the roles' own task files and
-evaluated by Ansible with the roles' defaults, so the test follows the
-roles; k3s itself cannot run here (molecule/k3s says SKIP for that)."""
+address too. The expressions are read from the role's own task files and
+evaluated by Ansible with the role's defaults, so the test follows the
+role; k3s itself cannot run here (molecule/k3s says SKIP for that). The
+same for a user's inventory with k3s-ansible's groups and only
+ansible_host: the agent finds its server from k3s_servers."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ import yaml
 from localplay import ROOT, run
 
 GROUPS = """\
-    pirack_orchestrator: k3s
     pirack_k3s_api_address: 10.0.1.9
   children:
     masters:
@@ -32,26 +33,43 @@ GROUPS = """\
 """
 
 
-def task_vars(role: str, name: str) -> dict:
-    """The ``vars`` of the task called ``name`` in the role's tasks/main.yml."""
-    tasks = yaml.safe_load((ROOT / "roles" / role / "tasks" / "main.yml").read_text())
-    return next(t for t in tasks if t.get("name") == name)["vars"]
+# k3s-ansible's groups, addresses in ansible_host only, nothing of this collection's layout.
+USER_GROUPS = """\
+  children:
+    server:
+      hosts:
+        cp1: {ansible_host: 192.168.7.10}
+    agent:
+      hosts:
+        node1: {ansible_host: 192.168.7.21}
+"""
 
 
-def render(tmp_path: Path, hosts: str, role: str, first_expr: str, config: str, seed: int = 0) -> dict:
+def task(entry: str, name: str) -> dict:
+    """The task called ``name`` in the k3s role's tasks/<entry>.yml."""
+    tasks = yaml.safe_load((ROOT / "roles" / "k3s" / "tasks" / f"{entry}.yml").read_text())
+    return next(t for t in tasks if t.get("name") == name)
+
+
+def expression(template: str) -> str:
+    return template.strip().removeprefix("{{").removesuffix("}}")
+
+
+def render(tmp_path: Path, hosts: str, first_expr: str, config: str, seed: int = 0,
+           groups: str = GROUPS, play_vars: dict | None = None) -> dict:
     """Each host's config as the role would compute it (JSON by host), with
     Python's string hashing seeded by ``seed``: a set-based pick of "the
     first server" (Ansible's intersect) changes with it, inventory order not."""
-    defaults = [str(ROOT / "roles" / r / "defaults" / "main.yml") for r in ("k3s_common", role)]
     play = [{
-        "hosts": hosts, "gather_facts": False, "vars_files": defaults,
+        "hosts": hosts, "gather_facts": False, "vars_files": [str(ROOT / "roles" / "k3s" / "defaults" / "main.yml")],
         "tasks": [
             {"name": "first", "ansible.builtin.set_fact": {"k3s_server_first": first_expr}},
+            # Task vars: above the defaults file, as a play's role variables are above a role's defaults.
             {"name": "show", "ansible.builtin.debug": {"msg": "{{ {inventory_hostname: (" + config + ")} | to_json }}"},
-             "vars": {"k3s_common_node_labels": {}}},
+             "vars": {"k3s_node_labels": {}, **(play_vars or {})}},
         ],
     }]
-    done = run(tmp_path, GROUPS, yaml.safe_dump(play, sort_keys=False, width=1000),
+    done = run(tmp_path, groups, yaml.safe_dump(play, sort_keys=False, width=1000),
                env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "PYTHONHASHSEED": str(seed)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     found: dict = {}
@@ -64,12 +82,11 @@ def render(tmp_path: Path, hosts: str, role: str, first_expr: str, config: str, 
 
 
 def test_three_servers_form_one_etcd_cluster_and_agents_use_the_fixed_address(tmp_path: Path) -> None:
-    server = task_vars("k3s_server", "Write the server configuration and token")["k3s_common_config"]
-    first = "{{ inventory_hostname == (k3s_server_cluster_servers + [inventory_hostname]) | first }}"
+    server = expression(task("server", "Write the server configuration and token")["vars"]["k3s_config"])
+    first = task("server", "Record whether this server starts the cluster or joins it")["ansible.builtin.set_fact"]
     # The same first server on every run (found with seeds where it was not).
     for seed in range(4):
-        configs = render(tmp_path, "masters", "k3s_server", first,
-                         server.strip().removeprefix("{{").removesuffix("}}"), seed)
+        configs = render(tmp_path, "masters", first["k3s_server_first"], server, seed)
         assert configs["s1"].get("cluster-init") is True and "server" not in configs["s1"], (seed, configs["s1"])
         for joiner in ("s2", "s3"):
             assert "cluster-init" not in configs[joiner], (seed, configs[joiner])
@@ -77,6 +94,16 @@ def test_three_servers_form_one_etcd_cluster_and_agents_use_the_fixed_address(tm
         for name, config in configs.items():
             assert "10.0.1.9" in config["tls-san"], (name, config["tls-san"])
 
-    agent = task_vars("k3s_agent", "Write the agent configuration and token")["k3s_common_config"]
-    agents = render(tmp_path, "workers", "k3s_agent", "false", agent.strip().removeprefix("{{").removesuffix("}}"))
+    agent = expression(task("agent", "Write the agent configuration and token")["vars"]["k3s_config"])
+    agents = render(tmp_path, "workers", "false", agent)
     assert agents["a1"]["server"] == "https://10.0.1.9:6443", agents["a1"]
+
+
+def test_an_agent_of_a_users_inventory_joins_its_server_at_ansible_host(tmp_path: Path) -> None:
+    """Issue 21: k3s_agent found no server outside `masters` and left the
+    address empty without pirack_node_address."""
+    agent = expression(task("agent", "Write the agent configuration and token")["vars"]["k3s_config"])
+    configs = render(tmp_path, "agent", "false", agent, groups=USER_GROUPS,
+                     play_vars={"k3s_servers": "{{ groups['server'] }}"})
+    assert configs["node1"]["server"] == "https://192.168.7.10:6443", configs
+    assert configs["node1"]["node-ip"] == "192.168.7.21", configs

@@ -27,8 +27,6 @@ from jinja2 import nodes
 
 ROLES = Path(__file__).resolve().parents[3] / "roles"
 ROLE_NAMES = sorted(p.name for p in ROLES.iterdir() if (p / "tasks").is_dir())
-# The three k3s roles share state through facts until they become one role.
-MERGING = {"k3s_common", "k3s_server", "k3s_agent"}
 # Keys whose value Ansible evaluates as a bare Jinja expression.
 BARE = {"when", "that", "changed_when", "failed_when", "until"}
 LAYOUT_GROUP = re.compile(r"""groups\s*(\[\s*['"](masters|workers)['"]\s*\]|\.(masters|workers)\b)""")
@@ -92,7 +90,7 @@ def owner(variable: str) -> str | None:
     return max(names, key=len) if names else None
 
 
-@pytest.mark.parametrize("role", sorted(set(ROLE_NAMES) - MERGING))
+@pytest.mark.parametrize("role", ROLE_NAMES)
 def test_no_role_reads_another_roles_variables(role: str) -> None:
     wrong = [f"{path.relative_to(ROLES)} reads {name}"
              for path in role_files(role) for name in sorted(reads(path))
@@ -100,7 +98,7 @@ def test_no_role_reads_another_roles_variables(role: str) -> None:
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("role", sorted(set(ROLE_NAMES) - MAKES_THE_LAYOUT - MERGING))
+@pytest.mark.parametrize("role", sorted(set(ROLE_NAMES) - MAKES_THE_LAYOUT))
 def test_the_inventory_layout_is_only_a_default(role: str) -> None:
     wrong = []
     for path in role_files(role):
@@ -128,4 +126,5 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
     peer.write_text("{% for b in boards %}{{ hostvars[b].pirack_node_address }}"
                     "{{ hostvars[b]['k3s_token'] }}{% endfor %}")
     assert reads(peer) == {"boards", "hostvars", "pirack_node_address", "k3s_token"}
-    assert owner("k3s_common_token") == ("k3s_common" if "k3s_common" in ROLE_NAMES else "k3s")
+    assert owner("k3s_server_tls_san") == "k3s"
+    assert owner("docker_engine_live_restore") == "docker_engine"

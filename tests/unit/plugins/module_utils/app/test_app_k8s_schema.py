@@ -30,9 +30,9 @@ SECRETS = {"redis-password": "s3cret"}
 
 
 def k3s_minor() -> str:
-    """The Kubernetes minor release of the pinned k3s (k3s_common_version's default)."""
-    text = (ROOT / "roles" / "k3s_common" / "defaults" / "main.yml").read_text(encoding="utf-8")
-    line = next(raw for raw in text.splitlines() if raw.startswith("k3s_common_version:"))
+    """The Kubernetes minor release of the pinned k3s (k3s_version's default)."""
+    text = (ROOT / "roles" / "k3s" / "defaults" / "main.yml").read_text(encoding="utf-8")
+    line = next(raw for raw in text.splitlines() if raw.startswith("k3s_version:"))
     match = re.search(r"v(\d+\.\d+)\.\d+\+k3s\d+", line)
     assert match, f"no k3s version in {line!r}"
     return match.group(1)
