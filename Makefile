@@ -2,10 +2,27 @@
 #   make rack   bring up the simulated Pi rack and run site.yml on it
 #   make test   everything CI runs (.ci/run calls exactly this)
 SHELL := /bin/bash
+
+# What the controller needs before anything else, each missing piece named
+# in one line: GNU make 3.82 or newer (the recipes are one shell each,
+# .ONESHELL) and Python 3.11 or newer (the pinned ansible-core 2.19 needs it;
+# PYTHON picks another interpreter). `make help` and `make clean` need neither.
+ifeq ($(filter oneshell,$(.FEATURES)),)
+$(error GNU make 3.82 or newer is needed, this is $(MAKE_VERSION): install it (macOS: brew install make, then run gmake))
+endif
+PYTHON   ?= python3
+ifneq ($(filter-out help clean,$(or $(MAKECMDGOALS),help)),)
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(PYTHON_VERSION),)
+$(error $(PYTHON) not found: Python 3.11 or newer is needed (install it, or set PYTHON=/path/to/python3.11))
+endif
+ifneq ($(shell $(PYTHON) -c 'import sys; print(sys.version_info >= (3, 11))'),True)
+$(error $(PYTHON) is Python $(PYTHON_VERSION): ansible-core 2.19 needs 3.11 or newer (install it, or set PYTHON=/path/to/python3.11))
+endif
+endif
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
 
-PYTHON   ?= python3
 VENV     := .venv
 BIN      := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
