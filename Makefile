@@ -135,9 +135,10 @@ rack: ## bring up the simulated rack and run site.yml on it, then print each sta
 rack-down: runtime ## remove the simulated rack (containers, volumes, network)
 	ansible-playbook playbooks/rack_down.yml $(RACK_ARGS)
 
-lint: venv ## ruff and ansible-lint (production profile)
+lint: venv ## ruff, ansible-lint (production profile) and the changelog fragments
 	ruff check .
 	ansible-lint --profile production
+	antsibull-changelog lint
 
 sanity: venv ## ansible-test sanity on a copy of the collection
 	bash scripts/sanity.sh
