@@ -15,40 +15,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
-DEPENDENCIES = sorted(GALAXY.get("dependencies") or {})
-
-
-def bundled_collections() -> Path:
-    """ansible_collections/ of the `ansible` package installed with the tests."""
-    for entry in sys.path:
-        candidate = Path(entry) / "ansible_collections"
-        if (candidate / "community" / "general" / "MANIFEST.json").is_file():
-            return candidate
-    pytest.skip("the `ansible` package (requirements-test.txt) is not installed: no offline copy of the dependencies")
-
-
-def run(*command: str | Path, cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
-
-
-def ansible_env(home: Path, collections: Path) -> dict[str, str]:
-    """Only ``collections`` holds collections: not the checkout, not ~/.ansible."""
-    config = home / "ansible.cfg"
-    config.write_text(f"[defaults]\ncollections_path = {collections}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(config), ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCAL_TEMP=str(home / "tmp"), ANSIBLE_HOME=str(home / ".ansible"))
-    return env
+from installkit import DEPENDENCIES, ROOT, ansible_env, run
 
 
 def probe_every_task_file(collection: Path, path: Path) -> Path:
@@ -64,20 +35,6 @@ def probe_every_task_file(collection: Path, path: Path) -> Path:
     path.write_text(yaml.safe_dump([{"name": "Load every task file", "hosts": "localhost",
                                      "gather_facts": False, "tasks": tasks}], sort_keys=False))
     return path
-
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """`make controller` into a temporary virtualenv and collections path."""
-    bundled = bundled_collections()
-    home = tmp_path_factory.mktemp("controller")
-    venv, collections = home / "venv", home / "collections"
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    made = run("make", "controller", f"CONTROLLER_VENV={venv}", f"COLLECTIONS_DIR={collections}",
-               f"GALAXY_OFFLINE_FROM={bundled}", cwd=ROOT, env=env)
-    assert made.returncode == 0, made.stdout + made.stderr
-    return {"home": home, "venv": venv, "collections": collections,
-            "installed": collections / "ansible_collections" / "pirack" / "cluster"}
 
 
 def test_the_controller_has_the_runtime_only(controller: dict[str, Path]) -> None:
