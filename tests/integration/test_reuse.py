@@ -232,4 +232,3 @@ def test_each_board_is_its_model(project: dict, converged: dict) -> None:
         assert lines[0] in ("running", "degraded") and lines[1] == "root", out
         if lxcfs:
             assert f"Mem: {board['memory']}" in " ".join(out.split()), out
-
