@@ -35,8 +35,11 @@ RACK_ARGS    ?=
 # group_vars); the rack's SSH key stays in ~/.local/share/pirack/<rack>.
 RACK_INVENTORY := inventories/local/hosts.yml
 # Molecule scenarios `make test` runs, in this order. `swarm` (8 min) is left
-# out: the e2e test runs the same pipeline and its failover test.
-SCENARIOS    ?= default docker k3s app monitoring
+# out: the e2e test runs the same pipeline and its failover test. What the
+# `default` scenario checked (boards boot systemd, log in as pi with sudo,
+# show their model's memory) tests/integration/test_reuse.py checks on its
+# boards.
+SCENARIOS    ?= docker k3s app monitoring
 
 .PHONY: help venv runtime engine images test-packages rack rack-down test lint sanity unit integration molecule e2e faults lifecycle clean
 
