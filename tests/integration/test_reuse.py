@@ -9,7 +9,7 @@ with their own groups (`server`, `agent`, `boards`; no `masters`,
 `workers`, `clusterN` or `pirack_*`), their ansible.cfg naming only that
 collections path, and the playbooks and app spec copied from the README
 section, so the example and this test cannot drift. Two simulated boards
-(a Pi 4 and a Pi 3B+, the pi_node module through rack_up) stand in for the
+(a Pi 4 and a Pi 3B+, the sim_board module through rack_up) stand in for the
 user's Pis; the playbooks reach them over SSH on forwarded ports, which is
 why the inventory says where the boards reach each other (the README names
 the four variables).
