@@ -33,6 +33,10 @@ GROUPS = """\
 """
 
 
+# The tasks that write each entry point's config.yaml (with its token, units and forward rules).
+SERVER_FILES = "Write the server configuration, token, units and forward rules"
+AGENT_FILES = "Write the agent configuration, token, units and forward rules"
+
 # k3s-ansible's groups, addresses in ansible_host only, nothing of this collection's layout.
 USER_GROUPS = """\
   children:
@@ -82,7 +86,7 @@ def render(tmp_path: Path, hosts: str, first_expr: str, config: str, seed: int =
 
 
 def test_three_servers_form_one_etcd_cluster_and_agents_use_the_fixed_address(tmp_path: Path) -> None:
-    server = expression(task("server", "Write the server configuration, token, units and forward rules")["vars"]["k3s_config"])
+    server = expression(task("server", SERVER_FILES)["vars"]["k3s_config"])
     first = task("server", "Record whether this server starts the cluster or joins it")["ansible.builtin.set_fact"]
     # The same first server on every run (found with seeds where it was not).
     for seed in range(4):
@@ -94,7 +98,7 @@ def test_three_servers_form_one_etcd_cluster_and_agents_use_the_fixed_address(tm
         for name, config in configs.items():
             assert "10.0.1.9" in config["tls-san"], (name, config["tls-san"])
 
-    agent = expression(task("agent", "Write the agent configuration, token, units and forward rules")["vars"]["k3s_config"])
+    agent = expression(task("agent", AGENT_FILES)["vars"]["k3s_config"])
     agents = render(tmp_path, "workers", "false", agent)
     assert agents["a1"]["server"] == "https://10.0.1.9:6443", agents["a1"]
 
@@ -102,7 +106,7 @@ def test_three_servers_form_one_etcd_cluster_and_agents_use_the_fixed_address(tm
 def test_an_agent_of_a_users_inventory_joins_its_server_at_ansible_host(tmp_path: Path) -> None:
     """Issue 21: k3s_agent found no server outside `masters` and left the
     address empty without pirack_node_address."""
-    agent = expression(task("agent", "Write the agent configuration, token, units and forward rules")["vars"]["k3s_config"])
+    agent = expression(task("agent", AGENT_FILES)["vars"]["k3s_config"])
     configs = render(tmp_path, "agent", "false", agent, groups=USER_GROUPS,
                      play_vars={"k3s_servers": "{{ groups['server'] }}"})
     assert configs["node1"]["server"] == "https://192.168.7.10:6443", configs
