@@ -10,10 +10,10 @@ module: benchmark_report
 short_description: Write the Markdown/HTML report, CSV tables and plots of a benchmark run
 version_added: 0.1.0
 description:
-  - Reads the raw recordings a C(pirack.cluster.benchmark) playbook run left in a
-    result folder (C(run.json), C(sweep.json), C(overhead.json),
-    C(density.json); any of the last three may be missing) and writes next to
-    them C(report.md), a self-contained C(report.html) (plots inlined),
+  - Reads the raw recordings of a C(pirack.cluster.benchmark) playbook run, handed
+    in as O(recordings) or left in a result folder (C(run.json),
+    C(sweep-<cluster>.json), C(overhead.json), C(density.json); any but the
+    first may be missing) and writes next to them C(report.md), a self-contained C(report.html) (plots inlined),
     C(sweep.csv), C(overhead.csv), C(summary.json) and the PNG plots
     (hash rate vs workers with the ideal line, scaling efficiency, latency vs
     load, container overhead per host, container density).
@@ -64,6 +64,19 @@ options:
     type: list
     elements: dict
     default: []
+  recordings:
+    description:
+      - Raw recordings of this run to write into O(path) with the report, by file
+        name (C(run.json), C(overhead.json), C(density.json), C(sweep-<cluster>.json)),
+        each the data as the benchmark role recorded it. They take the place of files
+        of those names; O(path) is made when it does not exist.
+    type: dict
+    default: {}
+  latest:
+    description:
+      - A link to point at O(path) once the report is written (the role's
+        C(results/latest)); replaced when it points elsewhere.
+    type: path
 notes:
   - Every file is written to a temporary file first and all are renamed at the
     end; on any failure nothing in the folder is replaced. A raw file that is
@@ -141,6 +154,7 @@ from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.bench.report import (  # noqa: E402
     changed_files,
     commit,
+    point_latest,
     write_report,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.bench.results import (  # noqa: E402
@@ -168,6 +182,8 @@ def main() -> None:
             "compare_to": {"type": "path"},
             "plots": {"type": "bool", "default": True},
             "expect": {"type": "list", "elements": "dict", "default": []},
+            "recordings": {"type": "dict", "default": {}},
+            "latest": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -176,19 +192,25 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("matplotlib"), exception=MATPLOTLIB_ERROR)
     try:
         expect = check_expect(module.params["expect"])
+        recordings = module.params["recordings"]
         for option in ("path", "compare_to"):
             where = module.params[option]
-            if where is not None and not os.path.isdir(where):
+            if where is not None and not os.path.isdir(where) and not (option == "path" and recordings):
                 raise ReportError(f"{option}: {where} is not a folder of benchmark results")
         summary, files = write_report(folder, module.params["compare_to"],
-                                      draw=module.params["plots"], expect=expect)
+                                      draw=module.params["plots"], expect=expect, recordings=recordings)
         changed = changed_files(folder, files)
         if changed and not module.check_mode:
             commit(folder, files, changed)
+        latest = module.params["latest"]
+        if latest and not module.check_mode:
+            moved = point_latest(latest, folder)
+        else:
+            moved = bool(latest) and os.path.realpath(latest) != os.path.realpath(folder)
     except ReportError as exc:
         module.fail_json(msg=str(exc))
     unmet = [r["message"] for r in summary["expectations"] if r["ok"] is False]
-    module.exit_json(changed=bool(changed), changed_files=changed,
+    module.exit_json(changed=bool(changed) or moved, changed_files=changed,
                      files=[os.path.join(folder, name) for name in sorted(files)],
                      headline=summary["headline"], summary=summary,
                      expectations=summary["expectations"], unmet=unmet)

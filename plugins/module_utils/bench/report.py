@@ -33,12 +33,14 @@ from ansible_collections.pirack.cluster.plugins.module_utils.bench.tables import
 
 
 def write_report(folder: str, compare_to: Optional[str] = None, draw: bool = True,
-                 expect: Sequence[Mapping[str, Any]] = ()) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
+                 expect: Sequence[Mapping[str, Any]] = (),
+                 recordings: Optional[Mapping[str, Any]] = None) -> Tuple[Dict[str, Any], Dict[str, bytes]]:
     """Render a result folder's report: (summary, {file name: content}) of
-    every file it consists of, PNGs included when `draw`. Reads, never
-    writes: `changed_files` and `commit` do that, so check mode can compare
-    and a failure half-way leaves the folder as it was."""
-    data = load(folder)
+    every file it consists of, PNGs included when `draw`, and the raw
+    ``recordings`` handed in (written with the report, all or none). Reads,
+    never writes: `changed_files` and `commit` do that, so check mode can
+    compare and a failure half-way leaves the folder as it was."""
+    data = load(folder, dict(recordings or {}))
     summary = summarise(data)
     summary["expectations"] = expectations(summary, expect)
     summary["headline"] += [r["message"] for r in summary["expectations"] if r["ok"] is False]
@@ -54,9 +56,31 @@ def write_report(folder: str, compare_to: Optional[str] = None, draw: bool = Tru
     texts["report.md"] = to_markdown(doc)
     texts["report.html"] = to_html(doc, images)
     texts["summary.json"] = json.dumps(summary, indent=1, sort_keys=True, default=str) + "\n"
+    texts.update((name, json.dumps(value, indent=2, sort_keys=True) + "\n")
+                 for name, value in (recordings or {}).items())
     files = {name: text.encode("utf-8") for name, text in texts.items()}
     files.update((f"{name}.png", png) for name, png in images.items())
     return summary, files
+
+
+def point_latest(link: str, folder: str) -> bool:
+    """Make ``link`` a relative symlink to ``folder`` (results/latest ->
+    <timestamp>) unless it is one already; whether it changed. Anything
+    but a link in its place is refused."""
+    target = os.path.relpath(folder, os.path.dirname(os.path.abspath(link)) or ".")
+    if os.path.islink(link) and os.readlink(link) == target:
+        return False
+    if os.path.lexists(link) and not os.path.islink(link):
+        raise ReportError(f"latest: {link} exists and is not a link; nothing was pointed")
+    staged = f"{link}.{os.getpid()}.new"
+    try:
+        os.symlink(target, staged)
+        os.replace(staged, link)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(staged)
+        raise ReportError(f"latest: cannot point {link} at {folder} ({exc.strerror or exc})") from None
+    return True
 
 
 def changed_files(folder: str, files: Mapping[str, bytes]) -> List[str]:
@@ -64,6 +88,8 @@ def changed_files(folder: str, files: Mapping[str, bytes]) -> List[str]:
     (or that are missing). A name taken by something other than a regular
     file (a directory, a link) is refused before anything is written."""
     changed = []
+    if not os.path.isdir(folder):
+        return sorted(files)
     for name, content in sorted(files.items()):
         target = os.path.join(folder, name)
         if os.path.islink(target) or (os.path.lexists(target) and not os.path.isfile(target)):
@@ -83,7 +109,7 @@ def changed_files(folder: str, files: Mapping[str, bytes]) -> List[str]:
 
 
 def commit(folder: str, files: Mapping[str, bytes], names: Sequence[str]) -> None:
-    """Write `names` of `files` into `folder`, all or none.
+    """Write `names` of `files` into `folder` (made when missing), all or none.
 
     Every new content goes to a temporary file in the same folder first
     (same file system, so the rename is atomic), the old versions are kept
@@ -96,6 +122,7 @@ def commit(folder: str, files: Mapping[str, bytes], names: Sequence[str]) -> Non
     backups: Dict[str, str] = {}
     done: List[str] = []
     try:
+        os.makedirs(folder, mode=0o755, exist_ok=True)
         for name in names:
             handle, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".new")
             staged[name] = path

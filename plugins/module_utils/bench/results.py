@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.bench.density import variant_label
 
@@ -343,19 +343,38 @@ def check(data: Dict[str, Any]) -> Dict[str, Any]:
     return {key: CHECKS[key](value) for key, value in data.items() if key in CHECKS}
 
 
-def load(folder: str) -> Dict[str, Any]:
-    """The checked raw files of a result folder, by name without extension."""
-    if not os.path.isdir(folder):
+def recording_name(name: Any) -> str:
+    """A raw file's name as a recording handed to the report: one of
+    RAW_FILES or sweep-<cluster>.json, nothing with a path in it."""
+    if not isinstance(name, str) or not (name in RAW_FILES or (
+            name.startswith("sweep-") and name.endswith(".json") and "/" not in name and len(name) > 11)):
+        raise ReportError(f"recordings: {printable(str(name))!r} is not a raw file of a benchmark "
+                          f"(expected one of {', '.join(RAW_FILES)} or sweep-<cluster>.json)")
+    return name
+
+
+def load(folder: str, recordings: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The checked raw files of a result folder, by name without extension;
+    ``recordings`` ({file name: content}) stand in for files not written
+    yet (the folder may not exist then)."""
+    recordings = {recording_name(name): value for name, value in (recordings or {}).items()}
+    if not recordings and not os.path.isdir(folder):
         raise ReportError(f"{folder}: not a folder of benchmark results")
+    names = set(recordings)
+    if os.path.isdir(folder):
+        names |= set(os.listdir(folder))
+
+    def raw(name: str) -> Any:
+        return recordings[name] if name in recordings else read_json(os.path.join(folder, name))
+
     data: Dict[str, Any] = {}
     for name in RAW_FILES:
-        path = os.path.join(folder, name)
-        if os.path.lexists(path):
-            data[name[:-5]] = CHECKS[name[:-5]](read_json(path))
+        if name in recordings or os.path.lexists(os.path.join(folder, name)):
+            data[name[:-5]] = CHECKS[name[:-5]](raw(name))
     # The sweep writes one file per cluster (sweep-<cluster>.json); pool them.
-    for name in sorted(os.listdir(folder)):
+    for name in sorted(names):
         if name.startswith("sweep-") and name.endswith(".json"):
-            part = check_sweep(read_json(os.path.join(folder, name)), name)
+            part = check_sweep(raw(name), name)
             merged = data.setdefault("sweep", {"settings": part["settings"], "points": []})
             merged["points"].extend(part["points"])
     if not data:

@@ -499,3 +499,34 @@ def test_well_formed_files_with_random_numbers_always_summarise(case: tuple) -> 
         assert row["ratio"] is None or row["ratio_min"] <= row["ratio"] <= row["ratio_max"]
     for result in summary["expectations"]:
         assert result["ok"] in (True, False, None) and "\n" not in result["message"]
+
+
+def test_recordings_handed_in_are_written_with_the_report_all_at_once(tmp_path: Path) -> None:
+    """The role hands its raw recordings to the report module instead of
+    writing each file in a task of its own: one call, one commit."""
+    local = {name: json.loads((LOCAL_RUN / name).read_text()) for name in ("run.json", "overhead.json")}
+    folder = tmp_path / "results" / "20261207T190000Z"
+    summary, files = report.write_report(str(folder), draw=False, recordings=local)
+    assert not folder.exists()  # rendering writes nothing
+    assert json.loads(files["overhead.json"]) == local["overhead.json"] and "report.md" in files
+    report.commit(str(folder), files, report.changed_files(str(folder), files))
+    assert report.changed_files(str(folder), files) == []
+    again, _ = report.write_report(str(folder), draw=False)  # read back from the files
+    assert again["overhead"] == summary["overhead"]
+    with pytest.raises(ReportError, match=r"^recordings: '../run.json' is not a raw file of a benchmark"):
+        report.write_report(str(folder), draw=False, recordings={"../run.json": {}})
+
+
+def test_latest_points_at_the_newest_folder_and_refuses_anything_but_a_link(tmp_path: Path) -> None:
+    first, second = tmp_path / "A", tmp_path / "B"
+    first.mkdir()
+    second.mkdir()
+    latest = tmp_path / "latest"
+    assert report.point_latest(str(latest), str(first)) is True
+    assert os.readlink(latest) == "A"
+    assert report.point_latest(str(latest), str(first)) is False
+    assert report.point_latest(str(latest), str(second)) is True and os.readlink(latest) == "B"
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    with pytest.raises(ReportError, match="blocked exists and is not a link"):
+        report.point_latest(str(blocked), str(first))
