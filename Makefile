@@ -114,15 +114,20 @@ images: engine ## build (or reuse) the simulated Pi host image
 	echo "pi host image $(PI_IMAGE): ready"
 
 # Each stage is timed (scripts/stage.sh; site.yml's plays by the
-# pirack.cluster.stages callback) and the durations are printed at the end.
+# pirack.cluster.stages callback) and the durations are printed at the end;
+# callbacks of the caller's ANSIBLE_CALLBACKS_ENABLED (profile_tasks) run too.
 # The venv is made beside the images (pip downloads while docker builds).
 STAGES_FILE := build/rack-stages.txt
+# Named through a variable: a recipe that says $(MAKE) itself is run even by
+# `make -n` (and .ONESHELL makes the whole recipe one line), so `make -n rack`
+# would bring the rack up instead of printing the commands.
+RACK_VENV = $(MAKE) --no-print-directory runtime
 rack: ## bring up the simulated rack and run site.yml on it, then print each stage's duration
 	mkdir -p build
 	export PIRACK_STAGES_FILE=$(CURDIR)/$(STAGES_FILE)
 	bash scripts/stage.sh --start
 	bash scripts/stage.sh "engine" bash scripts/ensure-engine.sh
-	bash scripts/stage.sh "venv (beside the images)" $(MAKE) --no-print-directory runtime > build/rack-venv.log 2>&1 &
+	bash scripts/stage.sh "venv (beside the images)" $(RACK_VENV) > build/rack-venv.log 2>&1 &
 	venv=$$!
 	bash scripts/stage.sh "base image" bash scripts/base-image.sh
 	bash scripts/stage.sh "Pi image" $(PI_IMAGE_BUILD)
@@ -130,7 +135,8 @@ rack: ## bring up the simulated rack and run site.yml on it, then print each sta
 	cat build/rack-venv.log
 	bash scripts/stage.sh "rack up" \
 	  ansible-playbook playbooks/rack_up.yml -e sim_rack_inventory=$(CURDIR)/$(RACK_INVENTORY) $(RACK_ARGS)
-	ANSIBLE_CALLBACKS_ENABLED=pirack.cluster.stages ansible-playbook site.yml -i $(RACK_INVENTORY) $(RACK_ARGS)
+	ANSIBLE_CALLBACKS_ENABLED=pirack.cluster.stages$${ANSIBLE_CALLBACKS_ENABLED:+,$$ANSIBLE_CALLBACKS_ENABLED} \
+	  ansible-playbook site.yml -i $(RACK_INVENTORY) $(RACK_ARGS)
 	bash scripts/stage.sh --report
 	echo
 	echo "The simulated rack is up. Tear it down with: make rack-down"
