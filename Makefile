@@ -104,9 +104,13 @@ controller: ## runtime-only controller: requirements.txt, the collection and its
 engine: ## make sure a Docker engine answers (installs docker.io when root)
 	@bash scripts/ensure-engine.sh
 
+# The Pi host image is built FROM the base image scripts/base-image.sh made
+# (PIRACK_BASE_IMAGE, default debian:bookworm), and make rack starts its
+# boards from $(PI_IMAGE): other names give a rack built from nothing beside
+# the images this machine already has.
 PI_IMAGE_BUILD = bash scripts/progress.sh \
   "pi host image $(PI_IMAGE): docker build (a few minutes the first time, seconds once cached)" \
-  docker build -t $(PI_IMAGE) molecule/pi-host
+  docker build --build-arg BASE_IMAGE=$${PIRACK_BASE_IMAGE:-debian:bookworm} -t $(PI_IMAGE) molecule/pi-host
 
 images: engine ## build (or reuse) the simulated Pi host image
 	@bash scripts/base-image.sh
@@ -134,7 +138,7 @@ rack: ## bring up the simulated rack and run site.yml on it, then print each sta
 	wait $$venv || { cat build/rack-venv.log; exit 1; }
 	cat build/rack-venv.log
 	bash scripts/stage.sh "rack up" \
-	  ansible-playbook playbooks/rack_up.yml -e sim_rack_inventory=$(CURDIR)/$(RACK_INVENTORY) $(RACK_ARGS)
+	  ansible-playbook playbooks/rack_up.yml -e sim_rack_inventory=$(CURDIR)/$(RACK_INVENTORY) -e sim_rack_image=$(PI_IMAGE) $(RACK_ARGS)
 	ANSIBLE_CALLBACKS_ENABLED=pirack.cluster.stages$${ANSIBLE_CALLBACKS_ENABLED:+,$$ANSIBLE_CALLBACKS_ENABLED} \
 	  ansible-playbook site.yml -i $(RACK_INVENTORY) $(RACK_ARGS)
 	bash scripts/stage.sh --report

@@ -47,3 +47,20 @@ def test_site_yml_runs_the_stage_callback_and_the_callers(tmp_path: Path) -> Non
     assert callbacks("", tmp_path) == "pirack.cluster.stages"
     assert callbacks("ansible.posix.profile_tasks", tmp_path) == \
         "pirack.cluster.stages,ansible.posix.profile_tasks"
+
+
+def test_the_images_and_the_boards_follow_the_names_given(tmp_path: Path) -> None:
+    """PIRACK_BASE_IMAGE names the base image base-image.sh makes; the Pi host
+    image is built from it, and the boards start from the PI_IMAGE built."""
+    out = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-f", str(ROOT / "Makefile"), "rack",
+         "PI_IMAGE=pirack/pi-host:other"],
+        cwd=tmp_path, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout
+    build = next(line for line in out.splitlines() if "docker build" in line)
+    assert "-t pirack/pi-host:other" in build
+    arg = build.split("--build-arg ")[1].split()[0]
+    expanded = subprocess.run(["bash", "-c", f"PIRACK_BASE_IMAGE=debian:other; echo {arg}"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    assert expanded == "BASE_IMAGE=debian:other"
+    assert "-e sim_rack_image=pirack/pi-host:other" in out
