@@ -79,3 +79,25 @@ def test_check_mode_then_write_then_nothing_to_do(module_runner, tmp_path: Path)
     assert not first.get("failed") and len(first["unmet"]) == 1 and "4.90" in first["unmet"][0]
     again = module_runner("benchmark_report", args)
     assert not again["changed"] and again["changed_files"] == []
+
+
+def test_a_run_written_from_its_recordings_in_one_call(module_runner, tmp_path: Path) -> None:
+    """What the benchmark role does at the end of a run: the raw recordings
+    handed in, the run folder made, results/latest pointed at it; check mode
+    touches nothing, a second call changes nothing."""
+    recordings = {name: json.loads((LOCAL_RUN / name).read_text())
+                  for name in ("run.json", "overhead.json")}
+    recordings["sweep-cluster1.json"] = json.loads((LOCAL_RUN / "sweep.json").read_text())
+    folder = tmp_path / "results" / "20261207T220000"
+    latest = tmp_path / "results" / "latest"
+    args = {"path": str(folder), "recordings": recordings, "latest": str(latest), "plots": False}
+    dry = module_runner("benchmark_report", args, check_mode=True)
+    assert dry["changed"] and "sweep-cluster1.json" in dry["changed_files"], dry
+    assert not (tmp_path / "results").exists()
+    first = module_runner("benchmark_report", args)
+    assert first["changed"] and not first.get("failed"), first
+    assert json.loads((folder / "overhead.json").read_text()) == recordings["overhead.json"]
+    assert (folder / "report.md").is_file() and (folder / "sweep.csv").is_file()
+    assert os.path.realpath(latest) == str(folder)
+    again = module_runner("benchmark_report", args)
+    assert not again["changed"] and again["changed_files"] == [], again
