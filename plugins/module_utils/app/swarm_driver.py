@@ -226,6 +226,15 @@ def network_fits(network: Optional[dict[str, Any]], wanted: Network) -> bool:
         "encrypted" in (network.get("Options") or {})) == wanted.encrypted
 
 
+def unplaceable(model: App) -> list[str]:
+    """The placement keys Swarm cannot place by, one line each: a constraint
+    key takes letters, digits, '-', '_' and '.' only (swarmkit), so a full
+    label name with a '/' works on Kubernetes alone."""
+    return [f"services.{name}.placement.{key}: a Swarm node label has no '/'; expected a label name "
+            f"of letters, digits, '-', '_' and '.' (or the app on k3s)"
+            for name, service in model.services.items() for key in service.placement if "/" in key]
+
+
 def expected_tasks(service: Service, nodes: list[dict[str, Any]]) -> int:
     """How many tasks should run: the replicas, or one per eligible node for mode global."""
     return eligible_nodes(nodes, service.placement) if service.mode == "global" else service.replicas or 0
@@ -259,10 +268,13 @@ class SwarmDriver(Driver):
         return desired_view(service)
 
     def prepare(self, model: App, state: str, timeout: float) -> bool:
-        """Fail early, and clearly, when the engine is not a swarm manager;
-        then make the app network the model's: created when missing, and
-        replaced together with the app's services when it does not fit
-        (``network_fits``)."""
+        """Fail early, and clearly, when the spec asks what Swarm cannot do or
+        the engine is not a swarm manager; then make the app network the
+        model's: created when missing, and replaced together with the app's
+        services when it does not fit (``network_fits``)."""
+        problems = unplaceable(model) if state == "present" else []
+        if problems:
+            raise AppError("; ".join(problems), problems)
         swarm = self.api.info().get("Swarm") or {}
         if not swarm.get("ControlAvailable"):
             state_text = swarm.get("LocalNodeState") or "inactive"

@@ -281,3 +281,15 @@ def test_a_rollout_that_cannot_finish_on_the_boards_that_are_up_still_fails() ->
     assert str(info.value) == ("service demo_agent: not ready after 30s, 2 of 2 tasks running the current spec; "
                                "update: update in progress")
     assert app.api.updates == 2
+
+
+def test_a_label_name_swarm_cannot_place_by_fails_before_anything_is_made() -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["services"]["web"]["placement"] = {"example.com/disk": "ssd", "role": "master"}
+    swarm = driver()
+    with pytest.raises(AppError) as info:
+        swarm.apply(normalize(spec), "present", wait=False, timeout=5)
+    assert info.value.errors == ["services.web.placement.example.com/disk: a Swarm node label has no '/'; expected "
+                                 "a label name of letters, digits, '-', '_' and '.' (or the app on k3s)"]
+    assert swarm.api.calls == []
+    assert swarm.apply(normalize(spec), "absent", wait=False, timeout=5)["changed"] is False, "removing still works"
