@@ -21,6 +21,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import (
     parse_image,
     with_tag,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import node_facts as facts_of_labels
 from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import node_labels as label_table
 
 
@@ -32,6 +33,14 @@ def node_labels(facts: Any, retire: bool = False) -> dict[str, Optional[str]]:
         return label_table(facts, retire)
     except ValueError as exc:
         raise AnsibleFilterError(f"node_labels: {exc}") from None
+
+
+def node_facts(labels: Any) -> dict[str, str]:
+    """The facts (role, model, cluster, position) a node's labels carry."""
+    if isinstance(labels, str) or not isinstance(labels, (Mapping, list)):
+        raise AnsibleFilterError(f"node_facts: expected a mapping of node labels or a list of key=value, "
+                                 f"got {type(labels).__name__}")
+    return facts_of_labels(labels)
 
 
 def _reference(filter_name: str, value: Any) -> str:
@@ -77,5 +86,5 @@ class FilterModule:
     """Registers the filters under pirack.cluster."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"node_labels": node_labels, "image_with": image_with, "image_name": image_name,
-                "app_port": app_port}
+        return {"node_labels": node_labels, "node_facts": node_facts, "image_with": image_with,
+                "image_name": image_name, "app_port": app_port}

@@ -12,7 +12,8 @@ and Kubernetes takes them as they are.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Iterable
+from typing import Any, Mapping, Optional, Union
 
 # The facts a node is labelled with, by name: its place in the cluster
 # (master or worker), its board model key, its cluster and its position in
@@ -22,9 +23,10 @@ NODE_LABELS = {"role": "pirack.role", "model": "pirack.model", "cluster": "pirac
 ROLES = ("master", "worker")
 # Labels under this prefix are the collection's: one no longer wanted is removed.
 OWNED_PREFIX = "pirack."
-# The k3s roles' keys before the one scheme; a node that still carries them
-# loses them on its next run (the k3s role passes them as null to k8s_node).
-RETIRED = ("pirack.io/pi-model", "pirack.io/cluster", "pirack.io/rack-position")
+# The k3s roles' keys before the one scheme, by the fact they carried; a node
+# that still has them loses them on its next run (the k3s role passes them as
+# null to k8s_node), and node_facts still reads them until then.
+RETIRED = {"pirack.io/pi-model": "model", "pirack.io/cluster": "cluster", "pirack.io/rack-position": "position"}
 # Kubernetes node labels the k3s roles set until they move to NODE_LABELS,
 # by placement key; the role there is k3s' own label (CONTROL_PLANE on
 # servers, none on agents, so "worker" is "not a control-plane node").
@@ -47,3 +49,15 @@ def node_labels(facts: Mapping[str, Any], retire: bool = False) -> dict[str, Opt
     if retire:
         labels.update(dict.fromkeys(RETIRED))
     return labels
+
+
+def node_facts(labels: Union[Mapping[str, Any], Iterable[str]]) -> dict[str, str]:
+    """The facts a node's labels carry (``node_labels``' inverse), from a label
+    mapping or from k3s' ``node-label`` list of ``key=value``; a retired key
+    counts where the current one is missing, so a node not moved to this
+    scheme yet reads the same."""
+    if not isinstance(labels, Mapping):
+        labels = dict(str(item).partition("=")[::2] for item in labels)
+    facts = {fact: str(labels[old]) for old, fact in RETIRED.items() if old in labels}
+    facts.update({fact: str(labels[key]) for fact, key in NODE_LABELS.items() if key in labels})
+    return facts

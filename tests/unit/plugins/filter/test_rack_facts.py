@@ -32,7 +32,20 @@ def test_node_labels_are_the_table_the_drivers_place_by() -> None:
 def test_retire_removes_the_earlier_scheme_once() -> None:
     labels = rack_facts.node_labels({"cluster": "cluster1"}, retire=True)
     assert {key: value for key, value in labels.items() if value is None} == dict.fromkeys(RETIRED)
+    assert set(RETIRED.values()) <= set(NODE_LABELS)
     assert all("/" not in key for key in NODE_LABELS.values()), "Swarm constraints refuse '/' in a key"
+
+
+def test_node_facts_read_back_what_node_labels_write_and_the_old_keys_too() -> None:
+    facts = {"role": "worker", "model": "pi3bplus", "cluster": "cluster2", "position": "3"}
+    assert rack_facts.node_facts(rack_facts.node_labels(facts)) == facts
+    listed = [f"{key}={value}" for key, value in rack_facts.node_labels(facts).items()]
+    assert rack_facts.node_facts(listed) == facts, "k3s' node-label list reads the same"
+    old = ["pirack.io/cluster=cluster1", "pirack.io/pi-model=pi4", "pirack.io/rack-position=0"]
+    assert rack_facts.node_facts(old) == {"cluster": "cluster1", "model": "pi4", "position": "0"}
+    assert rack_facts.node_facts(old + ["pirack.cluster=cluster2"])["cluster"] == "cluster2", "the current key wins"
+    with pytest.raises(AnsibleFilterError, match="^node_facts: expected a mapping of node labels"):
+        rack_facts.node_facts("pirack.cluster=cluster1")
 
 
 @pytest.mark.parametrize(("facts", "message"), [
