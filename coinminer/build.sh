@@ -7,24 +7,42 @@
 #   coinminer/build.sh                      # BASE_IMAGE=debian:bookworm, TAG=latest
 #   BASE_IMAGE=arm32v7/debian:bookworm TAG=armhf coinminer/build.sh rng worker
 #
-# Env: BASE_IMAGE, TAG, IMAGE_PREFIX (default pirack/coinminer-). Arguments:
-# the services to build (default: all). Prints one line per image.
+# Env: BASE_IMAGE, TAG, IMAGE_PREFIX (default pirack/coinminer-), SPEC (the
+# app spec whose ports the services listen on, default ../apps/coinminer.yml,
+# which the collection deploys). Arguments: the services to build (default:
+# all). Prints one line per image.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 base="${BASE_IMAGE:-debian:bookworm}"
 tag="${TAG:-latest}"
 prefix="${IMAGE_PREFIX:-pirack/coinminer-}"
+spec="${SPEC:-$here/../apps/coinminer.yml}"
 services=("$@")
 [ ${#services[@]} -gt 0 ] || services=(redis rng hasher worker webui)
+
+# The port the spec gives a service (its first one): written there once.
+port_of() {
+    python3 - "$spec" "$1" <<'PY'
+import sys
+try:
+    import yaml
+    with open(sys.argv[1], encoding="utf-8") as f:
+        print(int(yaml.safe_load(f)["services"][sys.argv[2]]["ports"][0]["port"]))
+except Exception as exc:  # one line, whatever is missing: the file, PyYAML, the service or its port
+    sys.exit(f"error: no port for {sys.argv[2]} in {sys.argv[1]} ({type(exc).__name__}: {exc})")
+PY
+}
 
 for svc in "${services[@]}"; do
     # One Dockerfile for the four Python services (SERVICE and PORT build
     # arguments); redis has its own.
     case "$svc" in
         redis) args=(-f "$here/redis/Dockerfile") ;;
-        worker) args=(-f "$here/Dockerfile" --build-arg SERVICE=worker --build-arg PORT=8080) ;;
-        rng|hasher|webui) args=(-f "$here/Dockerfile" --build-arg "SERVICE=$svc" --build-arg PORT=80) ;;
+        rng|hasher|worker|webui)
+            port="$(port_of "$svc")" || exit 2
+            args=(-f "$here/Dockerfile" --build-arg "SERVICE=$svc" --build-arg "PORT=$port")
+            ;;
         *)
             echo "error: unknown service '$svc' (redis, rng, hasher, worker or webui)" >&2
             exit 2

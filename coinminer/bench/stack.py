@@ -19,13 +19,23 @@ from typing import Any
 from urllib.request import urlopen
 
 import docker
+import yaml
 from common.resp import Redis
 from docker.errors import DockerException, NotFound
 
 COINMINER = Path(__file__).resolve().parents[1]
 IMAGE = "pirack/coinminer-{service}:{tag}"
 LABEL = "pirack.coinminer.stack"
-SERVICE_PORTS = {"redis": 6379, "rng": 80, "hasher": 80, "webui": 80, "worker": 8080}
+
+
+def spec_ports(spec: Path = COINMINER.parent / "apps" / "coinminer.yml") -> dict[str, int]:
+    """The port each service listens on, as the app spec the collection
+    deploys gives it (its first port): the images are built to listen there."""
+    services = yaml.safe_load(spec.read_text(encoding="utf-8"))["services"]
+    return {name: int(service["ports"][0]["port"]) for name, service in services.items()}
+
+
+SERVICE_PORTS = spec_ports()
 
 
 def docker_client() -> docker.DockerClient | None:
