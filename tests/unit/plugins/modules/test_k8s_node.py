@@ -7,6 +7,7 @@ from pathlib import Path
 
 import modkit
 import pytest
+from ansible_collections.pirack.cluster.plugins.filter import rack_facts
 from ansible_collections.pirack.cluster.plugins.modules import k8s_node
 from fake_api import FakeApi, run_module
 
@@ -14,6 +15,23 @@ from fake_api import FakeApi, run_module
 @pytest.fixture
 def args(api: FakeApi, tmp_path: Path) -> dict:
     return {"kubeconfig": str(api.kubeconfig(tmp_path)), "name": "c1-worker1"}
+
+
+def test_a_node_of_the_earlier_label_scheme_moves_once(api: FakeApi, args: dict, capsys) -> None:
+    """What the k3s role sends (the node_labels filter with retire): a node
+    labelled pirack.io/* before the one scheme gets the new keys and loses
+    the old ones on its next run, and the run after that changes nothing."""
+    labels = api.nodes["c1-worker1"]["metadata"]["labels"]
+    for key in ("pirack.role", "pirack.model", "pirack.cluster"):
+        del labels[key]
+    labels.update({"pirack.io/pi-model": "pi3bplus", "pirack.io/cluster": "cluster1", "pirack.io/rack-position": "1"})
+    facts = {"role": "worker", "model": "pi3bplus", "cluster": "cluster1", "position": "1"}
+    wanted = dict(rack_facts.node_labels({}, retire=True), **rack_facts.node_labels(facts))
+    first = run_module(k8s_node.main, dict(args, labels=wanted), capsys)
+    assert first["changed"] is True
+    assert rack_facts.node_facts(first["node"]["labels"]) == facts
+    assert not [key for key in first["node"]["labels"] if key.startswith("pirack.io/")]
+    assert run_module(k8s_node.main, dict(args, labels=wanted), capsys)["changed"] is False
 
 
 def test_label_and_taint_then_rerun_changes_nothing(api: FakeApi, args: dict, capsys) -> None:
