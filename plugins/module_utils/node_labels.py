@@ -20,6 +20,7 @@ from typing import Any, Mapping, Optional, Union
 # the rack. The first three are also the app spec's placement keys.
 NODE_LABELS = {"role": "pirack.role", "model": "pirack.model", "cluster": "pirack.cluster",
                "position": "pirack.rack-position"}
+PLACEMENT_FACTS = ("role", "model", "cluster")
 ROLES = ("master", "worker")
 # Labels under this prefix are the collection's: one no longer wanted is removed.
 OWNED_PREFIX = "pirack."
@@ -27,11 +28,17 @@ OWNED_PREFIX = "pirack."
 # that still has them loses them on its next run (the k3s role passes them as
 # null to k8s_node), and node_facts still reads them until then.
 RETIRED = {"pirack.io/pi-model": "model", "pirack.io/cluster": "cluster", "pirack.io/rack-position": "position"}
-# Kubernetes node labels the k3s roles set until they move to NODE_LABELS,
-# by placement key; the role there is k3s' own label (CONTROL_PLANE on
-# servers, none on agents, so "worker" is "not a control-plane node").
-K8S_LABELS = {"model": "pirack.io/pi-model", "cluster": "pirack.io/cluster"}
-CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+_FACT_OF_LABEL = {NODE_LABELS[fact]: fact for fact in PLACEMENT_FACTS}
+
+
+def placement_label(key: str) -> str:
+    """The node label a placement key stands for; a full label name stands for itself."""
+    return NODE_LABELS[key] if key in PLACEMENT_FACTS else key
+
+
+def placement_key(label: str) -> str:
+    """The placement key a node label reads back as (``placement_label``'s inverse)."""
+    return _FACT_OF_LABEL.get(label, label)
 
 
 def node_labels(facts: Mapping[str, Any], retire: bool = False) -> dict[str, Optional[str]]:

@@ -134,9 +134,9 @@ requirements:
 notes:
   - The app spec reference is C(docs/app-spec.md) in the collection (installed, under
     C(ansible_collections/pirack/cluster/docs/)).
-  - Swarm node labels used by placement are C(pirack.role), C(pirack.model) and
-    C(pirack.cluster); on k3s, C(node-role.kubernetes.io/control-plane),
-    C(pirack.io/pi-model) and C(pirack.io/cluster).
+  - Placement uses the node labels the collection's roles set, the same on Swarm
+    and k3s, C(pirack.role), C(pirack.model) and C(pirack.cluster) (see the
+    P(pirack.cluster.node_labels#filter) filter).
 """
 
 EXAMPLES = r"""

@@ -131,7 +131,7 @@ EXAMPLES = r"""
     kubeconfig: ~/.kube/pirack-cluster1.yaml
     name: c1-worker1
     labels:
-      pirack.io/pi-model: pi3bplus
+      pirack.model: pi3bplus
       obsolete-label: null
   delegate_to: localhost
 

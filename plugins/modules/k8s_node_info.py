@@ -30,7 +30,7 @@ options:
   label_selector:
     description:
       - Only return nodes whose labels match, in the API's selector syntax
-        (V(pirack.io/cluster=cluster1)).
+        (V(pirack.cluster=cluster1)).
     type: str
 extends_documentation_fragment:
   - pirack.cluster.action_groups.k8s
@@ -118,7 +118,7 @@ nodes:
       ready: true
       architecture: arm64
       k3s_version: v1.31.4+k3s1
-      labels: {pirack.io/pi-model: pi3bplus}
+      labels: {pirack.model: pi3bplus}
       capacity: {cpu: "4", memory: 929476Ki, pods: "110"}
 missing:
   description: Names asked for in O(name) that the cluster has no node for.

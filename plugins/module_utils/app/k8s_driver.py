@@ -50,7 +50,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.k8s.client import (
     api_error_text,
     k8s_client,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import CONTROL_PLANE, K8S_LABELS
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import placement_key, placement_label
 
 MANAGER = "pirack.cluster"
 LABEL_NAME = "app.kubernetes.io/name"
@@ -60,7 +60,6 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 # with, so a new value rolls them (a mounted Secret changes under a running
 # process, which read it at start).
 SECRETS_ANNOTATION = "pirack.io/secrets"
-_PLACEMENT_OF_LABEL = {label: key for key, label in K8S_LABELS.items()}
 # kind -> (API group object, suffix of the client's *_namespaced_<suffix> methods)
 _METHODS = {"Deployment": ("apps", "deployment"), "DaemonSet": ("apps", "daemon_set"),
             "Service": ("core", "service"), "PersistentVolumeClaim": ("core", "persistent_volume_claim"),
@@ -80,14 +79,7 @@ def selector(app: str, name: str) -> dict[str, str]:
 
 
 def _expressions(placement: Mapping[str, str]) -> list[dict[str, Any]]:
-    out = []
-    for key, value in placement.items():
-        if key == "role":
-            out.append({"key": CONTROL_PLANE, "operator": "In", "values": ["true"]} if value == "master"
-                       else {"key": CONTROL_PLANE, "operator": "DoesNotExist"})
-        else:
-            out.append({"key": K8S_LABELS.get(key, key), "operator": "In", "values": [value]})
-    return out
+    return [{"key": placement_label(key), "operator": "In", "values": [value]} for key, value in placement.items()]
 
 
 def rolls(service: Service) -> bool:
@@ -265,14 +257,8 @@ def render(model: App, namespace: str) -> list[dict[str, Any]]:
 def _placement(affinity: dict[str, Any]) -> dict[str, str]:
     terms = (((affinity.get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
               or {}).get("nodeSelectorTerms") or [{}])
-    placement = {}
-    for expr in terms[0].get("matchExpressions") or []:
-        key, values = expr.get("key"), expr.get("values") or [""]
-        if key == CONTROL_PLANE:
-            placement["role"] = "worker" if expr.get("operator") == "DoesNotExist" else "master"
-        elif expr.get("operator") == "In":
-            placement[_PLACEMENT_OF_LABEL.get(key, key)] = values[0]
-    return placement
+    return {placement_key(expr.get("key")): (expr.get("values") or [""])[0]
+            for expr in terms[0].get("matchExpressions") or [] if expr.get("operator") == "In"}
 
 
 def _protocol(port: dict[str, Any]) -> str:

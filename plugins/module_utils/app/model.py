@@ -35,7 +35,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app.values import (
     scalar,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import is_valid_reference
-from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import ROLES
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import PLACEMENT_FACTS, ROLES
 from ansible_collections.pirack.cluster.plugins.module_utils.pi_model import MODELS
 
 MODES = ("replicated", "global")
@@ -46,7 +46,7 @@ DEFAULT_PARALLELISM = 1
 # Placement by the facts the collection's roles label nodes with
 # (module_utils/node_labels.py); any other placement key must be a full node
 # label name and is used as written.
-PLACEMENT_KEYS = ("role", "model", "cluster")
+PLACEMENT_KEYS = PLACEMENT_FACTS
 # Where a service finds its secrets, one file per secret, on both orchestrators.
 SECRETS_DIR = "/run/secrets"
 # The pod volume that carries them on Kubernetes; no spec volume may take its name.

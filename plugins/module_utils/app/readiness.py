@@ -16,7 +16,7 @@ from collections.abc import Collection
 from typing import Any, Mapping
 
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s.service import node_name, readiness_problems
-from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import CONTROL_PLANE, K8S_LABELS, NODE_LABELS
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import placement_label
 
 # Swarm update states after which the engine will not finish a rollout by itself.
 FAILED_UPDATE_STATES = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
@@ -40,7 +40,7 @@ def _runs_there(node: dict[str, Any], placement: Mapping[str, str]) -> bool:
     spec = node.get("Spec") or {}
     labels = spec.get("Labels") or {}
     return spec.get("Availability") == "active" and all(
-        labels.get(NODE_LABELS.get(k, k)) == v for k, v in placement.items())
+        labels.get(placement_label(k)) == v for k, v in placement.items())
 
 
 def eligible_nodes(nodes: list[dict[str, Any]], placement: Mapping[str, str]) -> int:
@@ -143,13 +143,7 @@ def swarm_status(rollout: dict[str, Any]) -> dict[str, Any]:
 def _runs_on(node: dict[str, Any], placement: Mapping[str, str]) -> bool:
     """Whether a Kubernetes node's labels satisfy a service's placement."""
     labels = (node.get("metadata") or {}).get("labels") or {}
-    for key, value in placement.items():
-        if key == "role":
-            if (labels.get(CONTROL_PLANE) == "true") != (value == "master"):
-                return False
-        elif labels.get(K8S_LABELS.get(key, key)) != value:
-            return False
-    return True
+    return all(labels.get(placement_label(key)) == value for key, value in placement.items())
 
 
 def k8s_boards_down(nodes: list[dict[str, Any]], placement: Mapping[str, str]) -> list[str]:

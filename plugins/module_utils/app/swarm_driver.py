@@ -22,7 +22,6 @@ from typing import Any, Optional
 from ansible_collections.pirack.cluster.plugins.module_utils.app.driver import Driver
 from ansible_collections.pirack.cluster.plugins.module_utils.app.model import (
     DEFAULT_PARALLELISM,
-    PLACEMENT_KEYS,
     App,
     Network,
     Port,  # published in host mode only: no routing mesh without IPVS
@@ -44,7 +43,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app.readiness impor
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import ENGINE_ERRORS, DockerException
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError, exception_text
-from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import NODE_LABELS
+from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import placement_key, placement_label
 
 try:
     from docker.errors import APIError, NotFound
@@ -54,7 +53,6 @@ except ImportError:  # pragma: no cover - client_from_module reports the missing
 LABEL_APP = "pirack.app"
 LABEL_SERVICE = "pirack.service"
 LABEL_SECRET = "pirack.secret"
-_PLACEMENT_OF_LABEL = {NODE_LABELS[key]: key for key in PLACEMENT_KEYS}
 
 
 def service_name(app: str, service: str) -> str:
@@ -137,7 +135,7 @@ def render_service(app: str, name: str, service: Service) -> dict[str, Any]:
         "TaskTemplate": {
             "ContainerSpec": container,
             "Resources": resources,
-            "Placement": {"Constraints": [f"node.labels.{NODE_LABELS.get(k, k)}=={v}"
+            "Placement": {"Constraints": [f"node.labels.{placement_label(k)}=={v}"
                                           for k, v in service.placement.items()]},
             # The alias is what other services resolve: "rng", not "coinminer_rng".
             "Networks": [{"Target": network_name(app), "Aliases": [name]}],
@@ -179,7 +177,7 @@ def read_service(app: str, spec: dict[str, Any]) -> Service:
         key, sep, value = constraint.partition("==")
         if sep and key.strip().startswith("node.labels."):
             label = key.strip()[len("node.labels."):]
-            placement[_PLACEMENT_OF_LABEL.get(label, label)] = value.strip()
+            placement[placement_key(label)] = value.strip()
     prefix = volume_name(app, "")
     return Service(
         image=container.get("Image"),

@@ -28,7 +28,7 @@ def test_names_filter_and_missing(api: FakeApi, tmp_path: Path, capsys) -> None:
 def test_kubeconfig_from_env_and_context(api: FakeApi, tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("K8S_AUTH_KUBECONFIG", str(api.kubeconfig(tmp_path, context="pirack-cluster2")))
     result = run_module(k8s_node_info.main, {"context": "pirack-cluster2",
-                                             "label_selector": "pirack.io/pi-model=pi4"}, capsys)
+                                             "label_selector": "pirack.model=pi4"}, capsys)
     assert [n["name"] for n in result["nodes"]] == ["c1-master"]
 
 

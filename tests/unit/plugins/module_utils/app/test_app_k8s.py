@@ -19,7 +19,6 @@ from ansible_collections.pirack.cluster.plugins.module_utils.app.model import Ap
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from ansible_collections.pirack.cluster.plugins.module_utils.k8s import client
-from ansible_collections.pirack.cluster.plugins.module_utils.node_labels import CONTROL_PLANE
 from app_api import AppApi, status
 
 ROOT = Path(__file__).resolve().parents[5]
@@ -86,8 +85,7 @@ def test_redis_renders_to_a_recreated_deployment_on_the_master_with_its_claim() 
                     "volumes": [{"name": "redis-data", "persistentVolumeClaim": {"claimName": "redis-data"}}],
                     "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
                         "nodeSelectorTerms": [{"matchExpressions": [
-                            {"key": "node-role.kubernetes.io/control-plane", "operator": "In",
-                             "values": ["true"]}]}]}}},
+                            {"key": "pirack.role", "operator": "In", "values": ["master"]}]}]}}},
                 },
             },
         },
@@ -178,17 +176,17 @@ def test_a_rolling_update_that_is_not_ours_reads_as_a_difference() -> None:
     assert app_k8s.desired_view(redis).update.parallelism == 1
 
 
-def test_placement_keys_map_to_the_k3s_node_labels() -> None:
+def test_placement_keys_map_to_the_node_labels_the_roles_set() -> None:
     spec = {"name": "a", "services": {"s": {"image": "i", "placement": {
         "role": "worker", "model": "pi3bplus", "cluster": "cluster2", "example.com/disk": "ssd"}}}}
     service = normalize(spec).services["s"]
     pod = app_k8s.render_workload("a", NS, "s", service)["spec"]["template"]["spec"]
     terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert terms == [{"matchExpressions": [
-        {"key": "pirack.io/cluster", "operator": "In", "values": ["cluster2"]},
+        {"key": "pirack.cluster", "operator": "In", "values": ["cluster2"]},
         {"key": "example.com/disk", "operator": "In", "values": ["ssd"]},
-        {"key": "pirack.io/pi-model", "operator": "In", "values": ["pi3bplus"]},
-        {"key": "node-role.kubernetes.io/control-plane", "operator": "DoesNotExist"}]}]
+        {"key": "pirack.model", "operator": "In", "values": ["pi3bplus"]},
+        {"key": "pirack.role", "operator": "In", "values": ["worker"]}]}]
     assert app_k8s.read_service(app_k8s.render_workload("a", NS, "s", service), None, {}) == service
 
 
@@ -357,11 +355,12 @@ def test_a_notready_board_is_named_and_not_waited_for(api: AppApi, core: Any) ->
 def test_boards_down_follow_the_placement_labels() -> None:
     nodes = [{"metadata": {"name": name, "labels": labels}, "status": {"conditions": [
         {"type": "Ready", "status": ready}]}} for name, labels, ready in (
-        ("m", {CONTROL_PLANE: "true", "pirack.io/pi-model": "pi4"}, "Unknown"),
-        ("w1", {"pirack.io/pi-model": "pi3bplus"}, "Unknown"),
-        ("w2", {"pirack.io/pi-model": "pi3bplus"}, "True"),
-        ("w3", {"pirack.io/pi-model": "pi4"}, "False"))]
-    nodes.append({"metadata": {"name": "new", "labels": {}}, "status": {}})
+        ("m", {"pirack.role": "master", "pirack.model": "pi4"}, "Unknown"),
+        ("w1", {"pirack.role": "worker", "pirack.model": "pi3bplus"}, "Unknown"),
+        ("w2", {"pirack.role": "worker", "pirack.model": "pi3bplus"}, "True"),
+        ("w3", {"pirack.role": "worker", "pirack.model": "pi4"}, "False"))]
+    # A node k3s has just registered (its labels come with it, from config.yaml's node-label).
+    nodes.append({"metadata": {"name": "new", "labels": {"pirack.role": "worker"}}, "status": {}})
     assert readiness.k8s_boards_down(nodes, {}) == ["m", "new", "w1", "w3"]
     assert readiness.k8s_boards_down(nodes, {"role": "worker"}) == ["new", "w1", "w3"]
     assert readiness.k8s_boards_down(nodes, {"role": "master"}) == ["m"]

@@ -24,7 +24,7 @@ def test_summary_of_a_pi_master() -> None:
     assert summary["roles"] == ["control-plane", "master"]
     assert summary["architecture"] == "arm64"
     assert summary["k3s_version"] == "v1.31.4+k3s1"
-    assert summary["labels"]["pirack.io/pi-model"] == "pi4"
+    assert summary["labels"]["pirack.model"] == "pi4"
     assert summary["capacity"]["memory"] == "3884196Ki"
     assert summary["addresses"]["InternalIP"] == "10.99.3.10"
     assert summary["unschedulable"] is False
@@ -47,15 +47,15 @@ def test_readiness_problems_name_node_and_condition() -> None:
 def test_labels_add_change_and_remove() -> None:
     node = load("nodes.json")["items"][1]
     before, after = service.desired_node_state(
-        node, {"pirack.io/pi-model": "pi3bplus", "pirack.io/rack-slot": 1,
-               "pirack.io/cluster": None, "absent-already": None}, None, None)
+        node, {"pirack.model": "pi3bplus", "pirack.rack-position": 1,
+               "pirack.cluster": None, "absent-already": None}, None, None)
     patch = service.node_patch(before, after)
-    assert patch == {"metadata": {"labels": {"pirack.io/rack-slot": "1", "pirack.io/cluster": None}}}
+    assert patch == {"metadata": {"labels": {"pirack.rack-position": "1", "pirack.cluster": None}}}
 
 
 def test_nothing_to_do_gives_an_empty_patch() -> None:
     node = load("nodes.json")["items"][1]
-    before, after = service.desired_node_state(node, {"pirack.io/pi-model": "pi3bplus"}, None, "uncordon")
+    before, after = service.desired_node_state(node, {"pirack.model": "pi3bplus"}, None, "uncordon")
     assert before == after
     assert service.node_patch(before, after) == {}
 
@@ -178,18 +178,18 @@ def test_drain_plan_unmanaged_and_static_pods() -> None:
 def test_list_get_and_missing_node(nodes_service: service.NodeService, api: FakeApi) -> None:
     names = [n["metadata"]["name"] for n in nodes_service.list_nodes()]
     assert names == ["c1-master", "c1-worker1", "c1-worker2"]
-    only = nodes_service.list_nodes("pirack.io/pi-model=pi4")
+    only = nodes_service.list_nodes("pirack.model=pi4")
     assert [n["metadata"]["name"] for n in only] == ["c1-master"]
-    assert api.requests[-1][1] == "/api/v1/nodes?labelSelector=pirack.io/pi-model%3Dpi4"
+    assert api.requests[-1][1] == "/api/v1/nodes?labelSelector=pirack.model%3Dpi4"
     assert nodes_service.get_node("c1-worker1")["status"]["nodeInfo"]["architecture"] == "arm64"
     assert nodes_service.get_node("nope") is None
 
 
 def test_patch_is_sent_as_json_and_applied(nodes_service: service.NodeService, api: FakeApi) -> None:
-    node = nodes_service.patch_node("c1-worker1", {"metadata": {"labels": {"pirack.io/cluster": None}}})
-    assert "pirack.io/cluster" not in node["metadata"]["labels"]
+    node = nodes_service.patch_node("c1-worker1", {"metadata": {"labels": {"pirack.cluster": None}}})
+    assert "pirack.cluster" not in node["metadata"]["labels"]
     assert api.calls("PATCH") == [("PATCH", "/api/v1/nodes/c1-worker1",
-                                   {"metadata": {"labels": {"pirack.io/cluster": None}}})]
+                                   {"metadata": {"labels": {"pirack.cluster": None}}})]
 
 
 def test_drain_retries_evictions_a_budget_refuses(nodes_service: service.NodeService, api: FakeApi) -> None:
