@@ -197,7 +197,7 @@ def test_k3s_config_names_the_users_server(project: dict, converged: dict) -> No
     config = yaml.safe_load(ssh(project, "pi-agent", "cat /etc/rancher/k3s/config.yaml").split(">>", 1)[1])
     assert config["server"] == f"https://{BOARDS['pi-server']['lan_ip']}:6443"
     assert config["node-ip"] == BOARDS["pi-agent"]["lan_ip"]
-    assert "pirack.io/cluster=default" in config["node-label"]
+    assert {"pirack.role=worker", "pirack.cluster=default"} <= set(config["node-label"])
 
 
 def test_the_users_app_runs_on_both_boards_from_their_registry(converged: dict) -> None:
