@@ -109,13 +109,13 @@ def test_a_users_inventory_gets_the_same_scheme(tmp_path: Path) -> None:
 
 def test_swarm_labels_the_manager_master_and_the_others_workers(tmp_path: Path) -> None:
     task = named("swarm", "labels.yml", "Give the node its labels and role")
+    task_vars = {**task["vars"], "swarm_host_info": {"pi_model": {"key": None}},
+                 "swarm_node_labels": "{{ {'pirack.rack': 'r2'} if inventory_hostname == 'a2' else {} }}"}
+    show = "{{ {inventory_hostname: (" + expression(task["pirack.cluster.swarm_node"]["labels"]) + ")} | to_json }}"
     play = [{
         "hosts": "all", "gather_facts": False,
         "vars_files": [str(ROLES / "swarm" / "defaults" / "main.yml")],
-        "tasks": [{"name": "show", "vars": {**task["vars"], "swarm_host_info": {"pi_model": {"key": None}},
-                            "swarm_node_labels": "{{ {'pirack.rack': 'r2'} if inventory_hostname == 'a2' else {} }}"},
-                   "ansible.builtin.debug": {"msg": "{{ {inventory_hostname: (" + expression(
-                       task["pirack.cluster.swarm_node"]["labels"]) + ")} | to_json }}"}}],
+        "tasks": [{"name": "show", "vars": task_vars, "ansible.builtin.debug": {"msg": show}}],
     }]
     got = shown(tmp_path, GROUPS, play)
     assert got == {"s1": {"pirack.role": "master", "pirack.model": "pi4", "pirack.cluster": "cluster1"},
