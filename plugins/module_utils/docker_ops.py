@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import IO, Any, Callable, Optional
 
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError
+from ansible_collections.pirack.cluster.plugins.module_utils.image_index import Platform, normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image
 
 try:
@@ -85,15 +86,25 @@ def shape_container(raw: dict) -> dict:
 
 
 def shape_image(raw: dict) -> dict:
-    """One ``docker images`` row from an engine image-list entry."""
+    """One ``docker images`` row from an engine image-list entry.
+
+    An inspected image (``op=images`` with ``image``) also says which
+    platform it is for (``linux/arm/v7``, ``linux/arm64/v8``: with the
+    architecture's default variant, as an index names it): a base image of
+    the wrong architecture is found before a build, not by its "exec format
+    error".
+    """
     tags = [t for t in raw.get("RepoTags") or [] if t != "<none>:<none>"]
-    return {
+    row = {
         "id": short_id(raw.get("Id")),
         "tags": tags,
         "digests": list(raw.get("RepoDigests") or []),
         "size_mb": round((raw.get("Size") or 0) / MIB, 1),
         "created": iso_time(raw.get("Created")),
     }
+    if raw.get("Architecture"):
+        row["platform"] = str(normalize(Platform(raw.get("Os") or "linux", raw["Architecture"], raw.get("Variant"))))
+    return row
 
 
 def repo_digests(image: dict, reference: str) -> list[str]:
@@ -312,7 +323,8 @@ def registry_auth(params: dict) -> Optional[dict]:
 def _pull(client: Any, reference: str, params: dict) -> str:
     """Pull ``reference`` (a full reference) with the task's credentials; the image id after."""
     ref = parse_image(reference)
-    client.api.pull(ref.name, tag=ref.digest or ref.tag, auth_config=registry_auth(params))
+    platform = {"platform": params["platform"]} if params.get("platform") else {}
+    client.api.pull(ref.name, tag=ref.digest or ref.tag, auth_config=registry_auth(params), **platform)
     after = _image_id(client, reference)
     if after is None:
         raise OperationError(f"op={params['op']}: the engine reported no error, yet has no image {reference}")
@@ -551,6 +563,7 @@ def op_build(client: Any, params: dict, check_mode: bool) -> dict:
         raise OperationError(f"src: {params['src']} is not a folder (the build context)")
     events = client.api.build(path=params["src"], dockerfile=params.get("dockerfile"), tag=reference,
                               buildargs=params.get("build_args") or None, network_mode=params.get("network"),
+                              **({"platform": params["platform"]} if params.get("platform") else {}),
                               rm=True, forcerm=True, decode=True)
     aux, lines = follow_stream(events)
     after = aux.get("ID") or _image_id(client, reference)
@@ -622,39 +635,61 @@ def op_push(client: Any, params: dict, check_mode: bool) -> dict:
     return dict(result, changed=True, digest=digest, diff={"before": {"digest": served}, "after": {"digest": digest}})
 
 
+def save_stream(client: Any, references: list[str]) -> Iterable[bytes]:
+    """The engine's ``docker save`` stream of one or several images.
+
+    Several go in one request (``GET /images/get?names=...``), so the
+    layers they share are written once; the SDK names only one image per
+    call, so that request is made through its own HTTP session.
+    """
+    if len(references) == 1:
+        return client.api.get_image(references[0])
+    answer = client.api._get(client.api._url("/images/get"), params={"names": references}, stream=True)
+    return client.api._stream_raw_result(answer, 2 * MIB, False)
+
+
 def op_save(client: Any, params: dict, check_mode: bool) -> dict:
-    """Write an image to a tar file, as ``docker save``; no change when the file holds it.
+    """Write one image (``image``) or several (``images``) to a tar file, as
+    ``docker save``; no change when the file holds each of them under its name.
 
     The file is written beside ``dest`` and renamed over it, so an
     interrupted save never leaves a truncated archive that looks current.
     """
-    reference = full_reference(params["image"])
+    if not params.get("image") and not params.get("images"):
+        raise OperationError("image: op=save needs it (or images)")
+    references = [full_reference(r) for r in params.get("images") or [params["image"]]]
     dest = params["dest"]
-    image_id = _image_id(client, reference)
+    ids = [_image_id(client, reference) for reference in references]
     held: list[dict] = []
     if os.path.isfile(dest):
         # An unreadable old archive is one to overwrite, not an error.
         with open(dest, "rb") as existing, contextlib.suppress(ValueError):
             held = archive_images(existing)
-    result = {"image": reference, "id": short_id(image_id), "dest": dest}
-    if image_id is not None and any(entry["id"] == image_id for entry in held):
+    pairs = {(entry["id"], full_reference(tag)) for entry in held for tag in entry["tags"]}
+    if params.get("images"):
+        result = {"saved": references, "ids": [short_id(i) for i in ids], "dest": dest}
+    else:
+        result = {"image": references[0], "id": short_id(ids[0]), "dest": dest}
+    if all(image_id is not None and (image_id, ref) in pairs for image_id, ref in zip(ids, references)):
         return dict(result, changed=False)
     if check_mode:
         return dict(result, changed=True)
-    if image_id is None:
-        raise OperationError(f"op=save: no image {reference} to save")
+    for image_id, reference in zip(ids, references):
+        if image_id is None:
+            raise OperationError(f"op=save: no image {reference} to save")
     partial = f"{dest}.part"
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
-            for chunk in client.api.get_image(reference):
+            for chunk in save_stream(client, references):
                 out.write(chunk)
         os.replace(partial, dest)
     finally:
         if os.path.exists(partial):
             os.unlink(partial)
-    before = held[0]["id"] if held else None
-    return dict(result, changed=True, diff={"before": {"id": before}, "after": {"id": image_id}})
+    before = [entry["id"] for entry in held] if params.get("images") else (held[0]["id"] if held else None)
+    after = ids if params.get("images") else ids[0]
+    return dict(result, changed=True, diff={"before": {"id": before}, "after": {"id": after}})
 
 
 def op_load(client: Any, params: dict, check_mode: bool) -> dict:
@@ -715,7 +750,7 @@ OPERATIONS = {
     "info": Operation(op_info, reads_only=True),
     "logs": Operation(op_logs, needs=("name",), takes=("tail",), reads_only=True),
     "stats": Operation(op_stats, takes=("name",), reads_only=True),
-    "pull": Operation(op_pull, needs=("image",), takes=CREDENTIALS),
+    "pull": Operation(op_pull, needs=("image",), takes=("platform", *CREDENTIALS)),
     "run": Operation(op_run, needs=("image",), takes=("name", "command", "env", "network", "detach", "cleanup",
                                                       "wait_timeout", "pull", *CREDENTIALS)),
     "stop": Operation(op_stop, needs=("name",), takes=("stop_timeout", "missing_ok")),
@@ -723,16 +758,17 @@ OPERATIONS = {
     "exec": Operation(op_exec, needs=("name", "command"), takes=("env",)),
     "prune": Operation(op_prune, takes=("prune",)),
     "import": Operation(op_import, needs=("image", "src"), takes=("changes",)),
-    "build": Operation(op_build, needs=("image", "src"), takes=("dockerfile", "build_args", "network")),
+    "build": Operation(op_build, needs=("image", "src"), takes=("dockerfile", "build_args", "network", "platform")),
     "tag": Operation(op_tag, needs=("image", "target")),
     "push": Operation(op_push, needs=("image",), takes=CREDENTIALS),
-    "save": Operation(op_save, needs=("image", "dest")),
+    "save": Operation(op_save, needs=("dest",), takes=("image", "images")),
     "load": Operation(op_load, needs=("src",)),
 }
 OPS = tuple(OPERATIONS)
 # What an entry of docker_op's ``each`` may set over the task's: the things
 # an operation acts on, which differ from one item to the next.
-ENTRY_OPTIONS = ("name", "image", "target", "command", "env", "src", "dest", "dockerfile", "build_args")
+ENTRY_OPTIONS = ("name", "image", "target", "command", "env", "src", "dest", "dockerfile", "build_args",
+                 "platform")
 
 
 def check_options(params: dict, defaults: dict[str, Any], where: str = "") -> None:

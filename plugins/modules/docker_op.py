@@ -63,7 +63,7 @@ options:
       - V(info) takes no options; reads only.
       - V(logs) needs O(name); takes O(tail); reads only.
       - V(stats) takes O(name); reads only.
-      - V(pull) needs O(image); takes O(username), O(password).
+      - V(pull) needs O(image); takes O(platform), O(username), O(password).
       - V(run) needs O(image); takes O(name), O(command), O(env), O(network), O(detach),
         O(cleanup), O(wait_timeout), O(pull), O(username), O(password).
       - V(stop) needs O(name); takes O(stop_timeout), O(missing_ok).
@@ -71,10 +71,10 @@ options:
       - V(exec) needs O(name), O(command); takes O(env).
       - V(prune) takes O(prune).
       - V(import) needs O(image), O(src); takes O(changes).
-      - V(build) needs O(image), O(src); takes O(dockerfile), O(build_args), O(network).
+      - V(build) needs O(image), O(src); takes O(dockerfile), O(build_args), O(network), O(platform).
       - V(tag) needs O(image), O(target).
       - V(push) needs O(image); takes O(username), O(password).
-      - V(save) needs O(image), O(dest).
+      - V(save) needs O(dest); takes O(image), O(images).
       - V(load) needs O(src).
     type: str
     required: true
@@ -90,7 +90,8 @@ options:
     description:
       - Image reference, C([registry/]repo[:tag][@digest]) (the tag defaults to
         C(latest)). Required for O(op=pull), O(op=run), O(op=import), O(op=build)
-        (the tag the build gets), O(op=tag) (the source), O(op=push) and O(op=save).
+        (the tag the build gets), O(op=tag) (the source) and O(op=push).
+      - For O(op=save), the image to write (or O(images)).
       - For O(op=images), list only this image, with its registry digests (a
         C(reference) filter leaves those out); an empty list when it is absent.
     type: str
@@ -179,6 +180,21 @@ options:
       - Required for O(op=save), the archive to write. An archive that already holds the
         image is left alone; one that holds another image is replaced.
     type: path
+  platform:
+    description:
+      - For O(op=build), the platform the image is for, C(os/architecture[/variant])
+        (V(linux/arm/v7)). The engine refuses a base image of another platform, and
+        the C(RUN) steps run under emulation when the board's kernel has it for that
+        platform (qemu-user-static in binfmt_misc). The image is for its base image's
+        platform; build a foreign platform from a base image of that platform.
+      - For O(op=pull), which platform's image to take from an index.
+    type: str
+  images:
+    description:
+      - For O(op=save), several images to write into one archive instead of O(image);
+        the layers they share are written once.
+    type: list
+    elements: str
   dockerfile:
     description: For O(op=build), the Dockerfile, relative to O(src) or absolute (default C(Dockerfile) in O(src)).
     type: str
@@ -206,7 +222,7 @@ options:
       - Run the operation once per entry, in order, over one connection. It is what
         a loop does, without a round trip to the board per item. Each entry
         sets some of O(name), O(image), O(target), O(command), O(env), O(src),
-        O(dest), O(dockerfile) and O(build_args) over the task's own.
+        O(dest), O(dockerfile), O(build_args) and O(platform) over the task's own.
       - Each entry is checked like the task (what the operation needs and
         takes) before the first one runs.
       - The answers are in RV(results), in the order of the entries, as a
@@ -304,13 +320,16 @@ containers:
       type: list
       elements: dict
 images:
-  description: O(op=images) rows, tagged images first.
+  description:
+    - O(op=images) rows, tagged images first.
+    - With O(image), the row also has C(platform), the platform the image is for
+      (V(linux/arm/v7)).
   returned: when O(op=images)
   type: list
   elements: dict
   sample:
     - {id: 4b1a2c3d4e5f, tags: ["busybox:latest"], digests: ["busybox@sha256:5acba83a..."],
-       size_mb: 1.2, created: "2024-05-01T10:00:00+00:00"}
+       size_mb: 1.2, created: "2024-05-01T10:00:00+00:00", platform: linux/amd64}
 stats:
   description: One sample per container, CPU percent of the whole host and memory without page cache.
   returned: when O(op=stats)
@@ -384,9 +403,15 @@ loaded:
   type: list
   elements: str
   sample: ["debian:bookworm"]
+saved:
+  description: The images written to the archive, with the C(latest) tag filled in.
+  returned: when O(op=save) with O(images)
+  type: list
+  elements: str
+  sample: ["10.99.0.10:5000/coinminer/rng:latest-armhf"]
 ids:
-  description: Short ids of the images in the archive.
-  returned: when O(op=load)
+  description: Short ids of the images in the archive (for O(op=save), of RV(saved), in order).
+  returned: when O(op=load), or O(op=save) with O(images)
   type: list
   elements: str
 deleted:
@@ -416,6 +441,10 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (
     run_operation,
 )
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.image_index import (  # noqa: E402
+    ImageIndexError,
+    parse_platform,
+)
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 
@@ -450,6 +479,8 @@ def argument_spec() -> dict:
         changes={"type": "list", "elements": "str"},
         dockerfile={"type": "str"},
         build_args={"type": "dict"},
+        platform={"type": "str"},
+        images={"type": "list", "elements": "str"},
         username={"type": "str"},
         password={"type": "str", "no_log": True},
         each={"type": "list", "elements": "dict"},
@@ -511,6 +542,18 @@ def normalize_params(params: dict) -> dict:
                 parse_image(out[option])
             except ValueError as exc:
                 raise OperationError(f"{option}: {exc}") from None
+    if out.get("op") == "save" and not out.get("image") and not out.get("images"):
+        raise OperationError("image: op=save needs it (or images)")
+    for index, reference in enumerate(out.get("images") or []):
+        try:
+            parse_image(reference)
+        except ValueError as exc:
+            raise OperationError(f"images[{index}]: {exc}") from None
+    if out.get("platform") is not None:
+        try:
+            out["platform"] = str(parse_platform(out["platform"]))
+        except ImageIndexError as exc:
+            raise OperationError(f"platform: {exc}") from None
     for option in ("src", "dest", "dockerfile", "name"):
         if "\x00" in (out.get(option) or ""):
             raise OperationError(f"{option}: must not contain a NUL character")

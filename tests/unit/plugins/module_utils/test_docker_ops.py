@@ -63,6 +63,14 @@ def test_shape_image_hides_untagged_marker() -> None:
                    "created": "1970-01-01T00:00:00+00:00"}
 
 
+def test_an_inspected_image_says_its_platform() -> None:
+    # Trimmed from GET /images/{name}/json of an image built for a 32-bit Pi.
+    raw = {"Id": "sha256:" + "cd" * 32, "RepoTags": ["arm32v7/debian:bookworm"], "Size": 0, "Created": 0,
+           "Os": "linux", "Architecture": "arm", "Variant": "v7"}
+    assert docker_ops.shape_image(raw)["platform"] == "linux/arm/v7"
+    assert docker_ops.shape_image(dict(raw, Architecture="amd64", Variant=None))["platform"] == "linux/amd64"
+
+
 def test_stats_cgroup_v1_uses_percpu_count_and_subtracts_cache() -> None:
     row = docker_ops.shape_stats("worker", STATS_V1)
     # 1e9 of 8e9 system ns, on 4 CPUs -> 50 %.

@@ -186,6 +186,7 @@ def test_each_fails_before_any_engine_is_reached(module_runner) -> None:
     ({"op": "build", "image": "x:y"}, "src"),
     ({"op": "tag", "image": "x:y"}, "target"),
     ({"op": "save", "image": "x:y"}, "dest"),
+    ({"op": "save", "dest": "/tmp/x.tar"}, "image: op=save needs it (or images)"),
     ({"op": "load"}, "src"),
     ({"op": "push", "image": "x:y", "username": "pi"}, "password"),
 ])
@@ -194,6 +195,16 @@ def test_required_options_are_named_before_connecting(module_runner, args: dict,
     assert result["failed"]
     assert missing in result["msg"]
     assert "no Docker engine" not in result["msg"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"op": "build", "image": "x:y", "src": "/s", "platform": "linux/armhf"},
+     "platform: 'linux/armhf' is not a platform (os/architecture[/variant], e.g. linux/arm/v7)"),
+    ({"op": "save", "images": ["x:y", "r:5000/:v1"], "dest": "/tmp/x.tar"}, "images[1]: image reference"),
+])
+def test_a_bad_platform_or_saved_image_is_one_line_before_connecting(module_runner, args: dict, message: str) -> None:
+    result = module_runner("docker_op", dict(args, docker_host=NO_ENGINE))
+    assert result["failed"] and result["msg"].startswith(message), result["msg"]
 
 
 def test_unbalanced_quote_fails_the_module_with_one_line(module_runner) -> None:
