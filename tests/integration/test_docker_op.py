@@ -11,15 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from registrykit import free_port
 
 docker = pytest.importorskip("docker", reason="the Docker SDK for Python is not installed")
 
@@ -210,40 +208,6 @@ def test_build_tag_save_load(module_runner, client, images: list[str], tmp_path:
     assert refused["failed"] and refused["msg"].startswith(f"src: {not_an_archive} is not an image archive")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(name="registry")
-def fixture_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian's docker-registry on a free local port, with its storage in a temp dir."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        pytest.skip("docker-registry missing (apt-get install docker-registry)")
-    port = _free_port()
-    root = tmp_path_factory.mktemp("registry")
-    config = root / "config.yml"
-    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-                      f"http:\n  addr: 127.0.0.1:{port}\n", encoding="utf-8")
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-                if time.monotonic() > deadline or server.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"docker-registry did not start: {log.read()[-500:]!r}")
-                time.sleep(0.2)
-            yield f"127.0.0.1:{port}"
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-
-
 def test_push_only_what_the_registry_does_not_serve(module_runner, client, images: list[str], tmp_path: Path,
                                                     unique: str, registry: str) -> None:
     context = _context(tmp_path / "ctx", "pushed\n")
@@ -277,7 +241,7 @@ def test_push_only_what_the_registry_does_not_serve(module_runner, client, image
 
 
 def test_push_to_a_registry_that_is_not_there_is_one_line(module_runner, images: list[str], unique: str) -> None:
-    image = f"127.0.0.1:{_free_port()}/pirack-it/nowhere:{unique}"
+    image = f"127.0.0.1:{free_port()}/pirack-it/nowhere:{unique}"
     images.append(image)
     assert module_runner("docker_op", {"op": "tag", "image": IMAGE, "target": image})["changed"]
     result = module_runner("docker_op", {"op": "push", "image": image})
