@@ -41,6 +41,38 @@ def parse_os_release(text: str) -> dict[str, Any]:
     }
 
 
+# ELF (class, machine) of a program -> the Debian architectures whose
+# programs these are: what a binfmt_misc entry for them lets the board run.
+ELF_ARCHITECTURES = {(1, 0x28): ("armhf", "armel"), (2, 0xB7): ("arm64",), (2, 0x3E): ("amd64",),
+                     (1, 0x03): ("i386",)}
+
+
+def binfmt_architectures(entries: dict[str, str]) -> list[str]:
+    """The Debian architectures a board runs through emulation, from its
+    ``/proc/sys/fs/binfmt_misc/<entry>`` files (name -> text).
+
+    An entry counts when it is enabled and has the F (fix binary) flag: the
+    interpreter is opened when it is registered, so it works inside
+    containers, where builds run. Which programs an entry is for is read
+    from its magic (the ELF header's class and machine), not its name.
+    """
+    found: list[str] = []
+    for _name, text in sorted(entries.items()):
+        fields = dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
+        lines = text.splitlines()
+        if not lines or lines[0].strip() != "enabled" or "F" not in fields.get("flags:", ""):
+            continue
+        magic = fields.get("magic", "").strip()
+        if fields.get("offset", "0").strip() != "0" or len(magic) < 40 or not magic.startswith("7f454c46"):
+            continue
+        try:
+            key = (int(magic[8:10], 16), int(magic[38:40] + magic[36:38], 16))
+        except ValueError:
+            continue
+        found.extend(arch for arch in ELF_ARCHITECTURES.get(key, ()) if arch not in found)
+    return found
+
+
 def meminfo_mb(text: str) -> int:
     """MemTotal of a /proc/meminfo text, in MiB (0 when the line is missing)."""
     for line in text.splitlines():

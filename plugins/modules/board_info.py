@@ -109,6 +109,16 @@ memory_mb:
   returned: success
   type: int
   sample: 921
+emulates:
+  description:
+    - Debian architectures whose programs the board's kernel runs through an
+      emulator registered in binfmt_misc (qemu-user-static), usable inside
+      containers (the entry's F flag): what the board can build images for
+      besides its own architecture.
+  returned: success
+  type: list
+  elements: str
+  sample: [arm64, armhf, armel]
 apt_lists:
   description: How many package lists apt has under /var/lib/apt/lists (0 on an image that deleted them).
   returned: success
@@ -117,12 +127,14 @@ apt_lists:
 """
 
 import glob  # noqa: E402
+import os  # noqa: E402
 from typing import Any  # noqa: E402
 
 from ansible_collections.pirack.cluster.plugins.module_utils.board import (  # noqa: E402
     DPKG_FORMAT,
     PACKAGE_NAME,
     UNIT_NAME,
+    binfmt_architectures,
     meminfo_mb,
     names_problems,
     parse_dpkg_query,
@@ -138,6 +150,23 @@ def systemctl_state(module: Any, verb: str, unit: str) -> str:
     """``systemctl is-active`` or ``is-enabled`` of a unit, as the word it prints."""
     _rc, out, err = module.run_command(["systemctl", verb, unit])
     return (out.strip() or err.strip() or "unknown").splitlines()[0]
+
+
+BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
+
+
+def binfmt_entries() -> dict[str, str]:
+    """The board's binfmt_misc entries (name -> text); none when it is not mounted."""
+    entries = {}
+    for path in glob.glob(os.path.join(BINFMT_DIR, "*")):
+        if os.path.basename(path) in ("register", "status"):
+            continue
+        try:
+            with open(path, encoding="ascii", errors="replace") as handle:
+                entries[os.path.basename(path)] = handle.read()
+        except OSError:
+            continue
+    return entries
 
 
 def main() -> None:
@@ -177,7 +206,7 @@ def main() -> None:
     module.exit_json(changed=False, os=release, architecture=arch.strip(), packages=installed,
                      missing=[name for name in packages if installed.get(name) is None],
                      services=states, down=[unit for unit in services if states[unit] != UP],
-                     memory_mb=memory_mb,
+                     memory_mb=memory_mb, emulates=binfmt_architectures(binfmt_entries()),
                      apt_lists=len(glob.glob("/var/lib/apt/lists/*_Packages*")))
 
 

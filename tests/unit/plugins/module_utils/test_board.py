@@ -7,6 +7,7 @@ import json
 
 import pytest
 from ansible_collections.pirack.cluster.plugins.module_utils.board import (
+    binfmt_architectures,
     deep_merge,
     entry_problems,
     meminfo_mb,
@@ -90,3 +91,36 @@ def test_a_file_that_is_not_an_object_is_refused_naming_it(before: str, message:
 ])
 def test_entry_problems(entry: dict, problems: list[str]) -> None:
     assert entry_problems("files", 0, entry) == problems
+
+
+# /proc/sys/fs/binfmt_misc entries as Debian's qemu-user-static registers them.
+QEMU_ARM = """enabled
+interpreter /usr/libexec/qemu-binfmt/arm-binfmt-P
+flags: PF
+offset 0
+magic 7f454c4601010100000000000000000002002800
+mask ffffffffffffff00fffffffffffffffffeffffff
+"""
+QEMU_AARCH64 = """enabled
+interpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P
+flags: PF
+offset 0
+magic 7f454c460201010000000000000000000200b700
+mask ffffffffffffff00fffffffffffffffffeffffff
+"""
+
+
+def test_binfmt_entries_say_which_architectures_a_board_emulates() -> None:
+    assert binfmt_architectures({"qemu-arm": QEMU_ARM, "qemu-aarch64": QEMU_AARCH64}) == ["arm64", "armhf", "armel"]
+
+
+def test_a_disabled_entry_or_one_without_fix_binary_does_not_count() -> None:
+    # Without F the interpreter is looked up inside each container, where a build has none.
+    assert binfmt_architectures({"qemu-arm": QEMU_ARM.replace("enabled", "disabled", 1),
+                                 "qemu-aarch64": QEMU_AARCH64.replace("flags: PF", "flags: P")}) == []
+
+
+def test_an_entry_is_known_by_its_magic_not_its_name() -> None:
+    assert binfmt_architectures({"my-arm-emulator": QEMU_ARM}) == ["armhf", "armel"]
+    assert binfmt_architectures({"python3.11": "enabled\nflags: \noffset 0\nmagic a70d0d0a\n",
+                                 "jar": "enabled\nflags: F\nextension .jar\n"}) == []

@@ -33,6 +33,7 @@ def test_board_info_reads_this_machine(module_runner) -> None:
     assert answer["missing"] == ["pirack-no-such-package"]
     assert answer["down"] == ["pirack-no-such-unit"]
     assert answer["memory_mb"] > 0 and answer["apt_lists"] >= 0
+    assert isinstance(answer["emulates"], list) and answer["architecture"] not in answer["emulates"]
 
 
 def test_board_info_refuses_names_that_are_not_names(module_runner) -> None:
