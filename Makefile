@@ -41,7 +41,7 @@ RACK_INVENTORY := inventories/local/hosts.yml
 # boards.
 SCENARIOS    ?= docker k3s app monitoring
 
-.PHONY: help venv runtime engine images test-packages rack rack-down test lint sanity unit integration molecule e2e faults lifecycle clean
+.PHONY: help venv runtime engine images test-packages rack rack-down test lint sanity unit integration molecule e2e faults lifecycle multiarch clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -166,7 +166,7 @@ NO_ENGINE    := tcp://127.0.0.1:9
 # long rack tests (make lifecycle, make faults), the failover test, which
 # the e2e test runs on its rack, and the private-swarm test, which touches
 # the machine's network namespace (tests/integration/test_docker_swarm.py says how).
-LONG_TESTS   := test_lifecycle.py test_faults.py test_failover.py test_docker_swarm.py
+LONG_TESTS   := test_lifecycle.py test_faults.py test_failover.py test_docker_swarm.py test_multiarch_rack.py
 
 unit: venv test-packages ## pytest without a Docker engine: the collection's unit tests and the coin-miner services'
 	DOCKER_HOST=$(NO_ENGINE) pytest -q tests/unit coinminer --ignore=coinminer/tests
@@ -188,6 +188,9 @@ faults: venv images ## the faults a real rack meets, on a 1 + 2 simulated rack (
 
 lifecycle: venv images ## an operator's lifecycle on 2 simulated clusters (about 14 min, not in make test)
 	pytest -q -s tests/integration/test_lifecycle.py
+
+multiarch: venv images test-packages ## amd64, arm64 and armhf images on a 1 + 2 simulated rack, two of them emulated (about 30 min, not in make test)
+	pytest -q -s tests/integration/test_multiarch_rack.py
 
 test: venv images lint sanity unit integration molecule e2e ## everything CI runs
 

@@ -14,90 +14,18 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import io
-import json
 import os
 import shutil
-import ssl
 import subprocess
-import tarfile
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
 
 import pytest
-from registrykit import Registry
-
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-CONFIG = "application/vnd.docker.container.image.v1+json"
-
-
-class V2:
-    """This test's own client of the registry's /v2/ API (urllib, not the
-    collection's code, so the check does not rest on what it checks)."""
-
-    def __init__(self, registry: Registry) -> None:
-        self.url = registry.url
-        context = ssl.create_default_context(cafile=registry.ca_path) if registry.ca_path else None
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                                  urllib.request.HTTPSHandler(context=context))
-        self.headers = {}
-        if registry.username:
-            token = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
-            self.headers["Authorization"] = f"Basic {token}"
-
-    def call(self, method: str, path: str, body: Optional[bytes] = None, headers: Optional[dict] = None):
-        url = path if path.startswith("http") else f"{self.url}/v2/{path}"
-        request = urllib.request.Request(url, data=body, method=method, headers={**self.headers, **(headers or {})})
-        return self.opener.open(request, timeout=30)
-
-    def blob(self, repository: str, data: bytes) -> dict:
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        with self.call("POST", f"{repository}/blobs/uploads/") as answer:
-            location = answer.headers["Location"]
-        if location.startswith("/"):
-            location = self.url + location
-        separator = "&" if "?" in location else "?"
-        with self.call("PUT", f"{location}{separator}digest={digest}", data,
-                       {"Content-Type": "application/octet-stream"}):
-            pass
-        return {"digest": digest, "size": len(data)}
-
-    def push_image(self, repository: str, tag: str, platform: dict) -> str:
-        """A one-layer image whose config says ``platform``; its manifest's digest."""
-        layer = io.BytesIO()
-        with tarfile.open(fileobj=layer, mode="w:gz") as tar:
-            info = tarfile.TarInfo("arch")
-            payload = json.dumps(platform).encode()
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-        layer_blob = self.blob(repository, layer.getvalue())
-        config = dict(platform, config={}, rootfs={"type": "layers", "diff_ids": ["sha256:" + "0" * 64]})
-        config_blob = self.blob(repository, json.dumps(config).encode())
-        manifest = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-                               "config": dict(config_blob, mediaType=CONFIG),
-                               "layers": [dict(layer_blob, mediaType=LAYER)]}).encode()
-        with self.call("PUT", f"{repository}/manifests/{tag}", manifest, {"Content-Type": DOCKER_MANIFEST}) as answer:
-            return answer.headers["Docker-Content-Digest"]
-
-    def index(self, repository: str, reference: str) -> tuple[str, dict, str]:
-        """The media type, body and digest the registry serves for an index."""
-        with self.call("GET", f"{repository}/manifests/{reference}",
-                       headers={"Accept": f"{DOCKER_LIST}, application/vnd.oci.image.index.v1+json"}) as answer:
-            return answer.headers["Content-Type"], json.loads(answer.read()), answer.headers["Docker-Content-Digest"]
-
-
-def platforms(index: dict) -> list[str]:
-    return ["/".join(p for p in (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant"))
-                     if p) for m in index["manifests"]]
+from registrykit import DOCKER_LIST, V2, Registry, platforms
 
 
 def index_args(registry: Registry, repository: str, manifests: list[dict], **extra) -> dict:

@@ -69,6 +69,9 @@ def test_an_inspected_image_says_its_platform() -> None:
            "Os": "linux", "Architecture": "arm", "Variant": "v7"}
     assert docker_ops.shape_image(raw)["platform"] == "linux/arm/v7"
     assert docker_ops.shape_image(dict(raw, Architecture="amd64", Variant=None))["platform"] == "linux/amd64"
+    # An arm64 config rarely says v8; an arm one without a variant is v7, as Docker reads them.
+    assert docker_ops.shape_image(dict(raw, Architecture="arm64", Variant=None))["platform"] == "linux/arm64/v8"
+    assert docker_ops.shape_image(dict(raw, Variant=None))["platform"] == "linux/arm/v7"
 
 
 def test_stats_cgroup_v1_uses_percpu_count_and_subtracts_cache() -> None:
