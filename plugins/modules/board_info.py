@@ -113,7 +113,7 @@ emulates:
   description:
     - Debian architectures whose programs the board's kernel runs through an
       emulator registered in binfmt_misc (qemu-user-static), usable inside
-      containers (the entry's F flag): what the board can build images for
+      containers (the entry's F flag); what the board can build images for
       besides its own architecture.
   returned: success
   type: list

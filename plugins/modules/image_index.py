@@ -14,10 +14,10 @@ author:
 description:
   - Puts, under one tag, an image index whose entries are images already in the
     same repository of the registry, one per platform, so that one name (and one
-    digest) serves boards of every architecture: each board pulls the entry for
+    digest) serves boards of every architecture; each board pulls the entry for
     its own platform.
   - Each entry's platform is read from the image's own config in the registry.
-    When the task names a platform for it, the two must agree: an image built
+    When the task names a platform for it, the two must agree, and an image built
     from another architecture's base image is refused with one line instead of
     failing on the boards with "exec format error".
   - The index is a Docker manifest list when every image is a Docker manifest
@@ -243,7 +243,7 @@ def check_params(params: dict) -> list[tuple[str, str, list[tuple[str, Any]]]]:
 def stored_login(path: str, registry: str) -> tuple[Optional[str], Optional[str]]:
     """The login ``docker login`` stored for ``registry`` (auths.<registry>.auth), or none."""
     try:
-        with open(os.path.expanduser(path), encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             auth = ((json.load(handle).get("auths") or {}).get(registry) or {}).get("auth")
     except (OSError, ValueError, AttributeError):
         return None, None

@@ -43,7 +43,7 @@ def test_a_malformed_board_list_is_one_line(boards, message: str) -> None:
 
 
 def test_platforms_of_the_pi_architectures() -> None:
-    assert [image_platform(a) for a in ("armhf", "arm64", "amd64")] == ["linux/arm/v7", "linux/arm64/v8",
-                                                                         "linux/amd64"]
+    platforms = [image_platform(arch) for arch in ("armhf", "arm64", "amd64")]
+    assert platforms == ["linux/arm/v7", "linux/arm64/v8", "linux/amd64"]
     with pytest.raises(AnsibleFilterError, match="^image_platform: 'sparc' is not a Debian architecture"):
         image_platform("sparc")
