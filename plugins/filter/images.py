@@ -31,7 +31,7 @@ def image_builders(boards: list[dict[str, Any]], extra: Optional[list[str]] = No
         if not isinstance(arch, str) or not arch:
             raise AnsibleFilterError(f"image_builders: board {board['name']} has no architecture")
         known.append(Board(str(board["name"]), bool(board.get("master")), arch,
-                           tuple(str(a) for a in board.get("emulates") or ())))
+                           tuple(str(a) for a in board.get("runs") or ())))
     needed: list[str] = []
     for arch in [board.architecture for board in known] + [str(a) for a in extra or []]:
         if arch not in needed:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import struct
 from typing import Any, Optional
 
 OCTAL_MODE = re.compile(r"^0?[0-7]{3}$")
@@ -41,36 +42,38 @@ def parse_os_release(text: str) -> dict[str, Any]:
     }
 
 
-# ELF (class, machine) of a program -> the Debian architectures whose
-# programs these are: what a binfmt_misc entry for them lets the board run.
-ELF_ARCHITECTURES = {(1, 0x28): ("armhf", "armel"), (2, 0xB7): ("arm64",), (2, 0x3E): ("amd64",),
-                     (1, 0x03): ("i386",)}
+# The smallest program of each architecture: exit(0), as an ELF executable
+# (one loadable segment at 4 MiB, then the code). Running it tells whether a
+# board's kernel runs that architecture's programs: natively (a 64-bit Pi
+# runs armhf ones) or through an emulator in binfmt_misc (qemu-user-static).
+_LOAD_AT = 0x400000
+EXIT_CODE = {
+    # arch: (64-bit, ELF machine, e_flags, code)
+    "amd64": (True, 0x3E, 0, bytes.fromhex("b83c00000031ff0f05")),          # mov eax,60; xor edi,edi; syscall
+    "arm64": (True, 0xB7, 0, struct.pack("<III", 0xD2800000, 0xD2800BA8, 0xD4000001)),  # x0=0; x8=93; svc 0
+    "armhf": (False, 0x28, 0x05000400, struct.pack("<III", 0xE3A00000, 0xE3A07001, 0xEF000000)),  # r0=0; r7=1; svc 0
+    "i386": (False, 0x03, 0, bytes.fromhex("b80100000031dbcd80")),          # mov eax,1; xor ebx,ebx; int 0x80
+}
 
 
-def binfmt_architectures(entries: dict[str, str]) -> list[str]:
-    """The Debian architectures a board runs through emulation, from its
-    ``/proc/sys/fs/binfmt_misc/<entry>`` files (name -> text).
-
-    An entry counts when it is enabled and has the F (fix binary) flag: the
-    interpreter is opened when it is registered, so it works inside
-    containers, where builds run. Which programs an entry is for is read
-    from its magic (the ELF header's class and machine), not its name.
-    """
-    found: list[str] = []
-    for _name, text in sorted(entries.items()):
-        fields = dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
-        lines = text.splitlines()
-        if not lines or lines[0].strip() != "enabled" or "F" not in fields.get("flags:", ""):
-            continue
-        magic = fields.get("magic", "").strip()
-        if fields.get("offset", "0").strip() != "0" or len(magic) < 40 or not magic.startswith("7f454c46"):
-            continue
-        try:
-            key = (int(magic[8:10], 16), int(magic[38:40] + magic[36:38], 16))
-        except ValueError:
-            continue
-        found.extend(arch for arch in ELF_ARCHITECTURES.get(key, ()) if arch not in found)
-    return found
+def exit_program(arch: str) -> bytes:
+    """An ELF executable of ``arch`` that exits with status 0 (see EXIT_CODE)."""
+    wide, machine, flags, code = EXIT_CODE[arch]
+    if wide:
+        header, entry_size = 64, 56
+        start = header + entry_size
+        ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+        elf = ident + struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, _LOAD_AT + start, header, 0, flags,
+                                  header, entry_size, 1, 0, 0, 0)
+        segment = struct.pack("<IIQQQQQQ", 1, 5, 0, _LOAD_AT, _LOAD_AT, start + len(code), start + len(code), 0x1000)
+    else:
+        header, entry_size = 52, 32
+        start = header + entry_size
+        ident = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
+        elf = ident + struct.pack("<HHIIIIIHHHHHH", 2, machine, 1, _LOAD_AT + start, header, 0, flags,
+                                  header, entry_size, 1, 0, 0, 0)
+        segment = struct.pack("<IIIIIIII", 1, 0, _LOAD_AT, _LOAD_AT, start + len(code), start + len(code), 5, 0x1000)
+    return elf + segment + code
 
 
 def meminfo_mb(text: str) -> int:

@@ -111,12 +111,13 @@ def config_platform(config: dict) -> Platform:
 
 class Board(NamedTuple):
     """What the plan knows of a board: its name, whether it is a master (it
-    can push), its own architecture and the ones it runs under emulation."""
+    can push), its own architecture and the other ones its kernel runs
+    (natively, as a 64-bit Pi runs armhf, or under qemu-user-static)."""
 
     name: str
     master: bool
     architecture: str
-    emulates: tuple[str, ...] = ()
+    runs: tuple[str, ...] = ()
 
 
 def plan_builders(needed: list[str], boards: list[Board]) -> tuple[dict[str, str], list[str]]:
@@ -125,8 +126,9 @@ def plan_builders(needed: list[str], boards: list[Board]) -> tuple[dict[str, str
     1. a master of that architecture (it builds natively and pushes itself);
     2. another board of that architecture (natively; its images are carried
        to a master, which pushes them: nothing but a master needs to push);
-    3. a master that emulates it (qemu-user-static registered in binfmt_misc):
-       the fallback, about ten times slower.
+    3. a master that runs it: natively (a 64-bit Pi runs armhf programs) or
+       under emulation (qemu-user-static in binfmt_misc, about ten times
+       slower): the fallback.
 
     Boards are taken in the order given. Returns the builders and, for each
     architecture none can build, one line naming the boards concerned.
@@ -143,12 +145,12 @@ def plan_builders(needed: list[str], boards: list[Board]) -> tuple[dict[str, str
             continue
         candidates = ([board for board in masters if board.architecture == arch]
                       + [board for board in boards if not board.master and board.architecture == arch]
-                      + [board for board in masters if arch in board.emulates])
+                      + [board for board in masters if arch in board.runs])
         if candidates:
             builders[arch] = candidates[0].name
             continue
         names = ", ".join(board.name for board in masters) or "none"
-        problems.append(f"{arch} ({debian_platform(arch)}): no board is {arch} and no master emulates it "
+        problems.append(f"{arch} ({debian_platform(arch)}): no board is {arch} and no master runs it "
                         f"(masters: {names}); install qemu-user-static on a master, or leave {arch} out")
     return builders, problems
 

@@ -109,16 +109,18 @@ memory_mb:
   returned: success
   type: int
   sample: 921
-emulates:
+runs:
   description:
-    - Debian architectures whose programs the board's kernel runs through an
-      emulator registered in binfmt_misc (qemu-user-static), usable inside
-      containers (the entry's F flag); what the board can build images for
-      besides its own architecture.
+    - The other Debian architectures (of amd64, arm64, armhf, i386) whose
+      programs the board's kernel runs, found by running the smallest program
+      of each (exit 0). Natively (a 64-bit Pi runs armhf programs) or through
+      an emulator registered in binfmt_misc (Debian's qemu-user-static, whose
+      entries also serve inside containers). What the board can build images
+      for besides its own architecture.
   returned: success
   type: list
   elements: str
-  sample: [arm64, armhf, armel]
+  sample: [armhf]
 apt_lists:
   description: How many package lists apt has under /var/lib/apt/lists (0 on an image that deleted them).
   returned: success
@@ -132,9 +134,10 @@ from typing import Any  # noqa: E402
 
 from ansible_collections.pirack.cluster.plugins.module_utils.board import (  # noqa: E402
     DPKG_FORMAT,
+    EXIT_CODE,
     PACKAGE_NAME,
     UNIT_NAME,
-    binfmt_architectures,
+    exit_program,
     meminfo_mb,
     names_problems,
     parse_dpkg_query,
@@ -152,21 +155,27 @@ def systemctl_state(module: Any, verb: str, unit: str) -> str:
     return (out.strip() or err.strip() or "unknown").splitlines()[0]
 
 
-BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
+def runs_architectures(module: Any, own: str) -> list[str]:
+    """The architectures besides ``own`` whose smallest program runs here.
 
-
-def binfmt_entries() -> dict[str, str]:
-    """The board's binfmt_misc entries (name -> text); none when it is not mounted."""
-    entries = {}
-    for path in glob.glob(os.path.join(BINFMT_DIR, "*")):
-        if os.path.basename(path) in ("register", "status"):
+    Each is written to the module's own temporary folder and run; a kernel
+    that cannot run it refuses with "Exec format error", which is the answer.
+    """
+    found = []
+    for arch in sorted(EXIT_CODE):
+        if arch == own:
             continue
+        path = os.path.join(module.tmpdir, f"exit-{arch}")
+        with open(path, "wb") as handle:
+            handle.write(exit_program(arch))
+        os.chmod(path, 0o700)
         try:
-            with open(path, encoding="ascii", errors="replace") as handle:
-                entries[os.path.basename(path)] = handle.read()
-        except OSError:
-            continue
-    return entries
+            rc, _out, _err = module.run_command([path], handle_exceptions=False)
+        except OSError:  # ENOEXEC: not a program this kernel runs
+            rc = 1
+        if rc == 0:
+            found.append(arch)
+    return found
 
 
 def main() -> None:
@@ -206,7 +215,7 @@ def main() -> None:
     module.exit_json(changed=False, os=release, architecture=arch.strip(), packages=installed,
                      missing=[name for name in packages if installed.get(name) is None],
                      services=states, down=[unit for unit in services if states[unit] != UP],
-                     memory_mb=memory_mb, emulates=binfmt_architectures(binfmt_entries()),
+                     memory_mb=memory_mb, runs=runs_architectures(module, arch.strip()),
                      apt_lists=len(glob.glob("/var/lib/apt/lists/*_Packages*")))
 
 

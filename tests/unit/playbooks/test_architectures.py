@@ -34,7 +34,7 @@ all:
       vars: {{pirack_cluster: cluster1}}
       hosts: {{c1-master: , c1-worker1: , c1-worker2: }}
 """
-READ = "pirack_board_architecture: {arch}, pirack_board_emulates: {emulates}"
+READ = "pirack_board_architecture: {arch}, pirack_board_runs: {runs}"
 
 
 def architectures(tmp_path: Path, master: str, worker: str, *extra: str) -> subprocess.CompletedProcess:
@@ -53,7 +53,7 @@ def architectures(tmp_path: Path, master: str, worker: str, *extra: str) -> subp
       ansible.builtin.debug:
         msg: >-
           ARCH {{{{ inventory_hostname }}}} {{{{ pirack_board_architecture }}}}
-          {{{{ pirack_board_emulates | to_json }}}}
+          {{{{ pirack_board_runs | to_json }}}}
 """)
     return subprocess.run(["ansible-playbook", str(show), "-i", str(inventory), *extra], cwd=ROOT, env=ENV,
                           capture_output=True, text=True, timeout=180, check=False)
@@ -63,30 +63,30 @@ def shown(result: subprocess.CompletedProcess) -> dict[str, tuple[str, list]]:
     found = {}
     for line in result.stdout.splitlines():
         if line.strip().startswith("msg: ARCH "):
-            _, host, arch, emulates = line.strip()[len("msg: "):].split(" ", 3)
-            found[host] = (arch, json.loads(emulates))
+            _, host, arch, runs = line.strip()[len("msg: "):].split(" ", 3)
+            found[host] = (arch, json.loads(runs))
     return found
 
 
 def test_a_64_bit_master_with_32_bit_workers_passes(tmp_path: Path) -> None:
-    result = architectures(tmp_path, READ.format(arch="arm64", emulates="[]"), READ.format(arch="armhf", emulates="[]"))
+    result = architectures(tmp_path, READ.format(arch="arm64", runs="[]"), READ.format(arch="armhf", runs="[]"))
     assert result.returncode == 0, result.stdout[-3000:]
     assert shown(result) == {"c1-master": ("arm64", []), "c1-worker1": ("armhf", []), "c1-worker2": ("armhf", [])}
 
 
 def test_an_architecture_nobody_builds_is_one_line_naming_the_masters(tmp_path: Path) -> None:
-    result = architectures(tmp_path, READ.format(arch="amd64", emulates="[]"), READ.format(arch="amd64", emulates="[]"),
+    result = architectures(tmp_path, READ.format(arch="amd64", runs="[]"), READ.format(arch="amd64", runs="[]"),
                            "-e", '{"pirack_extra_architectures": ["arm64"]}')
     assert result.returncode != 0
     assert "No board can build the images for 1 architecture(s):" in result.stdout
-    assert ("arm64 (linux/arm64/v8): no board is arm64 and no master emulates it (masters: c1-master); "
+    assert ("arm64 (linux/arm64/v8): no board is arm64 and no master runs it (masters: c1-master); "
             "install qemu-user-static on a master, or leave arm64 out") in result.stdout, result.stdout[-3000:]
     assert "ARCH" not in result.stdout  # nothing after it ran
 
 
-def test_a_master_that_emulates_it_builds_it(tmp_path: Path) -> None:
-    result = architectures(tmp_path, READ.format(arch="amd64", emulates="[arm64]"),
-                           READ.format(arch="amd64", emulates="[]"), "-e", '{"pirack_extra_architectures": ["arm64"]}')
+def test_a_master_that_runs_it_builds_it(tmp_path: Path) -> None:
+    result = architectures(tmp_path, READ.format(arch="amd64", runs="[arm64]"),
+                           READ.format(arch="amd64", runs="[]"), "-e", '{"pirack_extra_architectures": ["arm64"]}')
     assert result.returncode == 0, result.stdout[-3000:]
 
 

@@ -7,11 +7,11 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pirack.cluster.plugins.filter.images import image_builders, image_platform
 
-MASTER = {"name": "c1-master", "master": True, "architecture": "arm64", "emulates": []}
+MASTER = {"name": "c1-master", "master": True, "architecture": "arm64", "runs": []}
 
 
 def worker(name: str, arch: str) -> dict:
-    return {"name": name, "master": False, "architecture": arch, "emulates": []}
+    return {"name": name, "master": False, "architecture": arch, "runs": []}
 
 
 def test_a_pi4_master_and_32_bit_workers() -> None:
@@ -23,12 +23,12 @@ def test_a_pi4_master_and_32_bit_workers() -> None:
 def test_an_extra_architecture_without_emulation_is_refused() -> None:
     plan = image_builders([MASTER, worker("w1", "arm64")], ["amd64"])
     assert plan["architectures"] == ["arm64", "amd64"] and list(plan["builders"]) == ["arm64"]
-    assert plan["problems"] == ["amd64 (linux/amd64): no board is amd64 and no master emulates it "
+    assert plan["problems"] == ["amd64 (linux/amd64): no board is amd64 and no master runs it "
                                 "(masters: c1-master); install qemu-user-static on a master, or leave amd64 out"]
 
 
-def test_an_extra_architecture_the_master_emulates() -> None:
-    plan = image_builders([dict(MASTER, architecture="amd64", emulates=["arm64", "armhf"])], ["arm64"])
+def test_an_extra_architecture_the_master_runs() -> None:
+    plan = image_builders([dict(MASTER, architecture="amd64", runs=["arm64", "armhf"])], ["arm64"])
     assert plan["builders"] == {"amd64": "c1-master", "arm64": "c1-master"} and not plan["problems"]
 
 

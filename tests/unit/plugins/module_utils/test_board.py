@@ -3,13 +3,18 @@ JSON merge board_files writes, and the checks of its entries."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from ansible_collections.pirack.cluster.plugins.module_utils.board import (
-    binfmt_architectures,
+    EXIT_CODE,
     deep_merge,
     entry_problems,
+    exit_program,
     meminfo_mb,
     merged_json_text,
     parse_dpkg_query,
@@ -93,34 +98,37 @@ def test_entry_problems(entry: dict, problems: list[str]) -> None:
     assert entry_problems("files", 0, entry) == problems
 
 
-# /proc/sys/fs/binfmt_misc entries as Debian's qemu-user-static registers them.
-QEMU_ARM = """enabled
-interpreter /usr/libexec/qemu-binfmt/arm-binfmt-P
-flags: PF
-offset 0
-magic 7f454c4601010100000000000000000002002800
-mask ffffffffffffff00fffffffffffffffffeffffff
-"""
-QEMU_AARCH64 = """enabled
-interpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P
-flags: PF
-offset 0
-magic 7f454c460201010000000000000000000200b700
-mask ffffffffffffff00fffffffffffffffffeffffff
-"""
+
+def test_the_smallest_program_of_this_machines_architecture_runs(tmp_path) -> None:
+    native = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    if native not in EXIT_CODE:
+        pytest.skip(f"no exit program for {native}")
+    path = tmp_path / "exit"
+    path.write_bytes(exit_program(native))
+    path.chmod(0o700)
+    assert subprocess.run([str(path)], check=False).returncode == 0
 
 
-def test_binfmt_entries_say_which_architectures_a_board_emulates() -> None:
-    assert binfmt_architectures({"qemu-arm": QEMU_ARM, "qemu-aarch64": QEMU_AARCH64}) == ["arm64", "armhf", "armel"]
+@pytest.mark.parametrize(("arch", "entry"), [("arm64", "qemu-aarch64"), ("armhf", "qemu-arm")])
+def test_an_arm_program_runs_exactly_when_the_kernel_can_run_it(tmp_path, arch: str, entry: str) -> None:
+    if os.uname().machine != "x86_64":
+        pytest.skip("written for an amd64 machine")
+    path = tmp_path / f"exit-{arch}"
+    path.write_bytes(exit_program(arch))
+    path.chmod(0o700)
+    binfmt = Path("/proc/sys/fs/binfmt_misc") / entry
+    emulated = binfmt.is_file() and binfmt.read_text().startswith("enabled")
+    try:
+        ran = subprocess.run([str(path)], check=False).returncode == 0
+    except OSError as exc:
+        assert exc.errno == errno.ENOEXEC
+        ran = False
+    assert ran == emulated
 
 
-def test_a_disabled_entry_or_one_without_fix_binary_does_not_count() -> None:
-    # Without F the interpreter is looked up inside each container, where a build has none.
-    assert binfmt_architectures({"qemu-arm": QEMU_ARM.replace("enabled", "disabled", 1),
-                                 "qemu-aarch64": QEMU_AARCH64.replace("flags: PF", "flags: P")}) == []
-
-
-def test_an_entry_is_known_by_its_magic_not_its_name() -> None:
-    assert binfmt_architectures({"my-arm-emulator": QEMU_ARM}) == ["armhf", "armel"]
-    assert binfmt_architectures({"python3.11": "enabled\nflags: \noffset 0\nmagic a70d0d0a\n",
-                                 "jar": "enabled\nflags: F\nextension .jar\n"}) == []
+def test_the_programs_are_elf_executables_of_their_machine() -> None:
+    for arch, machine in (("amd64", 0x3E), ("arm64", 0xB7), ("armhf", 0x28), ("i386", 0x03)):
+        program = exit_program(arch)
+        assert program[:4] == b"\x7fELF" and program[4] == (2 if arch in ("amd64", "arm64") else 1)
+        assert int.from_bytes(program[18:20], "little") == machine

@@ -91,12 +91,12 @@ def test_a_master_of_the_architecture_is_preferred_to_a_worker() -> None:
 def test_an_architecture_nobody_builds_is_one_line_naming_the_masters() -> None:
     builders, problems = plan_builders(["amd64", "arm64"], [Board("m1", True, "amd64"), Board("m2", True, "amd64")])
     assert builders == {"amd64": "m1"}
-    assert problems == ["arm64 (linux/arm64/v8): no board is arm64 and no master emulates it (masters: m1, m2); "
+    assert problems == ["arm64 (linux/arm64/v8): no board is arm64 and no master runs it (masters: m1, m2); "
                         "install qemu-user-static on a master, or leave arm64 out"]
 
 
-def test_a_worker_never_builds_by_emulation() -> None:
-    # Only a master pushes; a worker's emulated build would be carried for nothing.
+def test_a_worker_never_builds_another_architecture() -> None:
+    # Only a master pushes; a worker building for another architecture would be carried for nothing.
     boards = [Board("m1", True, "amd64"), Board("w1", False, "amd64", ("arm64",))]
     assert plan_builders(["arm64"], boards)[0] == {}
 

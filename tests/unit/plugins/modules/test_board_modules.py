@@ -33,7 +33,11 @@ def test_board_info_reads_this_machine(module_runner) -> None:
     assert answer["missing"] == ["pirack-no-such-package"]
     assert answer["down"] == ["pirack-no-such-unit"]
     assert answer["memory_mb"] > 0 and answer["apt_lists"] >= 0
-    assert isinstance(answer["emulates"], list) and answer["architecture"] not in answer["emulates"]
+    assert isinstance(answer["runs"], list) and answer["architecture"] not in answer["runs"]
+    if answer["architecture"] == "amd64":
+        for arch, entry in (("arm64", "qemu-aarch64"), ("armhf", "qemu-arm")):
+            binfmt = Path("/proc/sys/fs/binfmt_misc") / entry
+            assert (arch in answer["runs"]) == (binfmt.is_file() and binfmt.read_text().startswith("enabled"))
 
 
 def test_board_info_refuses_names_that_are_not_names(module_runner) -> None:
