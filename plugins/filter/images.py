@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import ImageIndexError
 from ansible_collections.pirack.cluster.plugins.module_utils.image_index import (
     Board,
-    ImageIndexError,
     debian_platform,
     plan_builders,
 )

@@ -102,3 +102,16 @@ class DrainError(NodeError):
     def __init__(self, message: str, evicted: Optional[list[str]] = None) -> None:
         super().__init__(message)
         self.evicted = list(evicted or [])
+
+
+class ImageIndexError(ValueError):
+    """A platform, an image of an index or the index itself is not what it
+    must be (module_utils/image_index.py)."""
+
+
+class RegistryError(Exception):
+    """A registry refused or did not answer a /v2/ call."""
+
+    def __init__(self, msg: str, status: Optional[int] = None) -> None:
+        super().__init__(msg)
+        self.status = status

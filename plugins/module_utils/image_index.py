@@ -28,16 +28,14 @@ import urllib.error
 import urllib.request
 from typing import Any, Callable, NamedTuple, Optional
 
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import ImageIndexError, RegistryError
+
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 IMAGE_MANIFESTS = (DOCKER_MANIFEST, OCI_MANIFEST)
 INDEXES = (DOCKER_LIST, OCI_INDEX)
-
-
-class ImageIndexError(ValueError):
-    """A refusal about the index or its entries; the message is one line."""
 
 
 class Platform(NamedTuple):
@@ -225,14 +223,6 @@ def index_platforms(body: bytes) -> list[str]:
 
 
 # --- the registry's /v2/ API -------------------------------------------------
-
-class RegistryError(Exception):
-    """The registry refused or did not answer; the message is one line."""
-
-    def __init__(self, msg: str, status: Optional[int] = None) -> None:
-        super().__init__(msg)
-        self.status = status
-
 
 # (method, url, headers, body) -> (status, headers, body); replaceable in tests.
 Transport = Callable[[str, str, dict, Optional[bytes]], tuple[int, dict, bytes]]

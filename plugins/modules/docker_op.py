@@ -11,6 +11,7 @@ short_description: Run one everyday Docker operation and get structured data bac
 version_added: 0.1.0
 seealso:
   - module: pirack.cluster.docker_host_info
+  - module: pirack.cluster.image_index
 description:
   - Runs one of the everyday C(docker) commands (C(ps), C(images), C(pull),
     C(run), C(stop), C(rm), C(logs), C(stats), C(exec), C(prune), C(info), C(import),
@@ -440,11 +441,8 @@ from ansible_collections.pirack.cluster.plugins.module_utils.docker_ops import (
     check_options,
     run_operation,
 )
-from ansible_collections.pirack.cluster.plugins.module_utils.errors import OperationError  # noqa: E402
-from ansible_collections.pirack.cluster.plugins.module_utils.image_index import (  # noqa: E402
-    ImageIndexError,
-    parse_platform,
-)
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import ImageIndexError, OperationError  # noqa: E402
+from ansible_collections.pirack.cluster.plugins.module_utils.image_index import parse_platform  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import parse_image  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
 

@@ -110,7 +110,8 @@ seealso:
 EXAMPLES = r"""
 - name: One name for the amd64, arm64 and armhf builds of each image
   pirack.cluster.image_index:
-    registry: 10.99.0.10:5000
+    # The master's own listener for pushing; the boards pull from its LAN one.
+    registry: 127.0.0.1:5001
     images:
       - repository: coinminer/rng
         tag: latest
@@ -123,6 +124,7 @@ EXAMPLES = r"""
 - name: Run the service by the index's digest (every board pulls its own entry)
   ansible.builtin.debug:
     msg: "10.99.0.10:5000/coinminer/rng@{{ index.images[0].digest }}"
+  when: index is succeeded
 """
 
 RETURN = r"""
@@ -170,21 +172,20 @@ import os  # noqa: E402
 import re  # noqa: E402
 from typing import Any, Optional  # noqa: E402
 
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import ImageIndexError, RegistryError  # noqa: E402
 from ansible_collections.pirack.cluster.plugins.module_utils.image_index import (  # noqa: E402
-    ImageIndexError,
     RegistryClient,
-    RegistryError,
     parse_platform,
     publish_index,
     urllib_transport,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.image_ref import (  # noqa: E402
+    DIGEST,
+    REPOSITORY,
+    TAG,
+    is_valid_registry,
+)
 from ansible_collections.pirack.cluster.plugins.module_utils.module_args import build_module  # noqa: E402
-
-# Docker's grammar for the parts of a name.
-REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-REGISTRY = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::[0-9]{1,5})?$")
 
 MANIFEST_SPEC = {"ref": {"type": "str", "required": True}, "platform": {"type": "str"}}
 IMAGE_SPEC = {
@@ -207,7 +208,7 @@ ARGUMENT_SPEC = {
 def check_params(params: dict) -> list[tuple[str, str, list[tuple[str, Any]]]]:
     """The indexes to publish, as (repository, tag, [(ref, platform or None)]);
     raises ``ImageIndexError`` naming the first bad option."""
-    if not REGISTRY.match(params["registry"]):
+    if not is_valid_registry(params["registry"]):
         raise ImageIndexError(f"registry: {params['registry']!r} is not host[:port]")
     if not 1 <= params["timeout"] <= 3600:
         raise ImageIndexError(f"timeout: must be from 1 to 3600, got {params['timeout']}")
@@ -216,16 +217,16 @@ def check_params(params: dict) -> list[tuple[str, str, list[tuple[str, Any]]]]:
     out = []
     for i, image in enumerate(params["images"]):
         where = f"images[{i}]"
-        if not REPOSITORY.match(image["repository"]):
+        if not REPOSITORY.fullmatch(image["repository"]):
             raise ImageIndexError(f"{where}.repository: {image['repository']!r} is not a repository name")
-        if not TAG.match(image["tag"]):
+        if not TAG.fullmatch(image["tag"]):
             raise ImageIndexError(f"{where}.tag: {image['tag']!r} is not a tag")
         if not image["manifests"]:
             raise ImageIndexError(f"{where}.manifests: give at least one image")
         children = []
         for j, child in enumerate(image["manifests"]):
             ref = child["ref"]
-            if not (TAG.match(ref) or DIGEST.match(ref)):
+            if not (TAG.fullmatch(ref) or DIGEST.fullmatch(ref)):
                 raise ImageIndexError(f"{where}.manifests[{j}].ref: {ref!r} is neither a tag nor a sha256 digest")
             if ref == image["tag"]:
                 raise ImageIndexError(f"{where}.manifests[{j}].ref: {ref} is the index's own tag")

@@ -7,16 +7,15 @@ import json
 from typing import Optional
 
 import pytest
+from ansible_collections.pirack.cluster.plugins.module_utils.errors import ImageIndexError, RegistryError
 from ansible_collections.pirack.cluster.plugins.module_utils.image_index import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     OCI_INDEX,
     OCI_MANIFEST,
     Board,
-    ImageIndexError,
     Platform,
     RegistryClient,
-    RegistryError,
     assemble_index,
     debian_platform,
     digest_of,

@@ -35,6 +35,8 @@ NO_ENGINE = "tcp://127.0.0.1:7"
 # the group default, which proves module_defaults reached the module.
 ENGINE = f"no Docker engine answers at {NO_ENGINE}"
 KUBECONFIG = "cannot load kubeconfig "
+# A registry's /v2/ call the example makes, refused (nothing listens there).
+REGISTRY = "GET https://127.0.0.1:5001/v2/"
 MISSING_FILE = "a file the example names is not on this machine"
 SKIPPED = "skipped"
 OK = "ok"
@@ -61,6 +63,7 @@ EXPECTED = {
     "board_info": [OK, SKIPPED],
     "docker_host_info": [ENGINE, OK],
     "docker_op": [ENGINE] * 8,
+    "image_index": [REGISTRY, SKIPPED],
     "k8s_node": [KUBECONFIG] * 4,
     "k8s_node_info": [KUBECONFIG, OK],
     "k8s_nodes_ready": [KUBECONFIG],
@@ -88,7 +91,7 @@ def outcome(result: dict[str, Any]) -> str:
     if result.get("censored"):
         return HIDDEN
     msg = str(result.get("msg", ""))
-    for expected in (ENGINE, KUBECONFIG):
+    for expected in (ENGINE, KUBECONFIG, REGISTRY):
         if msg.startswith(expected):
             return expected
     if msg.startswith(MISSING_FILE_MESSAGES):
