@@ -6,7 +6,7 @@
 # which the coin-miner role builds each architecture's images from. A normal
 # machine pulls it; an offline one (no registry, only a Debian mirror) builds
 # it with debootstrap (--arch, under qemu-user-static for another
-# architecture) and imports it for its platform, so a Dockerfile that says
+# architecture) and loads it for its platform, so a Dockerfile that says
 # `FROM debian:bookworm` builds unchanged on both.
 #
 # An image already there under that name for another platform is refused in
@@ -194,8 +194,11 @@ bash "$HERE/progress.sh" "base image: debootstrap --arch=$ARCH --variant=minbase
 }
 # Keep images small and apt quiet, as the official image does.
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-bash "$HERE/progress.sh" "base image: importing it into the engine as $TAG ($PLATFORM)" \
-    bash -c 'tar -C "$1" -c . | docker import --platform "$3" -c "CMD [\"bash\"]" - "$2" >/dev/null' \
-    _ "$root" "$TAG" "$PLATFORM"
+# docker import would call it amd64 on Debian's engine (20.10 ignores an
+# import's platform): rootfs-image.py writes a `docker load` archive whose
+# config names the platform.
+bash "$HERE/progress.sh" "base image: loading it into the engine as $TAG ($PLATFORM)" \
+    bash -c 'python3 "$4" "$1" "$2" "$3" bash | docker load >/dev/null' \
+    _ "$root" "$TAG" "$PLATFORM" "$HERE/rootfs-image.py"
 tag_all "$TAG"
 echo "base image ${TAGS[*]} ($PLATFORM): built and imported"

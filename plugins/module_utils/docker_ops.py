@@ -552,6 +552,11 @@ def op_build(client: Any, params: dict, check_mode: bool) -> dict:
     the same id, so a role can build on every run and report no change.
     Check mode cannot know what a build would give without building: it
     reports a change only when the image does not exist yet.
+
+    With ``platform``, the image must come out for that platform. An image
+    is for its base image's platform, and Debian's engine (20.10) does not
+    hold a base of another one against the build: it is checked here, so an
+    ARM board is never handed an amd64 image under an armhf name.
     """
     reference = full_reference(params["image"])
     if parse_image(reference).digest:
@@ -567,6 +572,11 @@ def op_build(client: Any, params: dict, check_mode: bool) -> dict:
                               rm=True, forcerm=True, decode=True)
     aux, lines = follow_stream(events)
     after = aux.get("ID") or _image_id(client, reference)
+    if params.get("platform"):
+        made = shape_image(client.api.inspect_image(after)).get("platform")
+        if made != params["platform"]:
+            raise OperationError(f"platform: the build of {reference} gave an image for {made}, not for "
+                                 f"{params['platform']}: its base image (FROM) is for {made}")
     return {"changed": after != before, "image": reference, "id": short_id(after), "stdout_lines": lines,
             "diff": {"before": {"id": before}, "after": {"id": after}}}
 

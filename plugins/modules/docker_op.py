@@ -184,10 +184,11 @@ options:
   platform:
     description:
       - For O(op=build), the platform the image is for, C(os/architecture[/variant])
-        (V(linux/arm/v7)). The engine refuses a base image of another platform, and
-        the C(RUN) steps run under emulation when the board's kernel has it for that
-        platform (qemu-user-static in binfmt_misc). The image is for its base image's
-        platform; build a foreign platform from a base image of that platform.
+        (V(linux/arm/v7)). An image is for its base image's platform, so build a
+        foreign platform from a base image of that platform; the C(RUN) steps run
+        under emulation when the board's kernel has it (qemu-user-static in
+        binfmt_misc). A build that gives an image for another platform fails,
+        naming the platform it got.
       - For O(op=pull), which platform's image to take from an index.
     type: str
   images:
