@@ -65,9 +65,21 @@ def base_image(arch: str) -> float:
     return time.monotonic() - start
 
 
+# What the multi-architecture steps cost, from the run's profile_tasks lines.
+STEPS = ("Build the images on the builder", "Carry the images", "Save them on the builder", "Fetch the archive",
+         "Copy it to this master", "Load them", "Push the images the registry", "Publish one index per image")
+
+
+def step_times(output: str) -> list[str]:
+    """profile_tasks' lines for the steps above (slowest first, as it prints them)."""
+    return [" ".join(line.split()) for line in output.split("PLAY RECAP")[-1].splitlines()
+            if any(step in line for step in STEPS) and line.rstrip().endswith("s")]
+
+
 @pytest.fixture(scope="module", name="rack")
-def fixture_rack():
+def fixture_rack(monkeypatch_module):
     emulation_or_skip()
+    monkeypatch_module.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.profile_tasks")
     (WORK / "group_vars").mkdir(parents=True, exist_ok=True)
     # Two 32-bit Pi 3B+ workers, and arm64 for a board to come.
     (WORK / "group_vars" / "workers.yml").write_text("pirack_architecture: armhf\n")
@@ -77,7 +89,14 @@ def fixture_rack():
             timings[f"base_image_{arch}"] = base_image(arch)
         first, timings["site_first"], _ = run("ansible-playbook", "site.yml", "-i", str(INVENTORY),
                                               extra=SITE_VARS)
+        print("\nfirst run, multi-architecture steps:\n  " + "\n  ".join(step_times(first)))
         yield {"first": first, "timings": timings}
+
+
+@pytest.fixture(scope="module", name="monkeypatch_module")
+def fixture_monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 def manager() -> Manager:
@@ -105,7 +124,7 @@ def test_each_image_is_an_index_of_three_platforms_and_each_service_runs_by_it(r
     v2 = V2(registry())
     indexes = {}
     for service in SERVICES:
-        _type, index, digest = v2.index(f"coinminer/{service}", "latest")
+        _type, index, digest = v2.index(f"pirack/coinminer-{service}", "latest")
         assert sorted(platforms(index)) == PLATFORMS, (service, index)
         indexes[service] = digest
     for service in SERVICES:
@@ -117,7 +136,7 @@ def test_each_image_is_an_index_of_three_platforms_and_each_service_runs_by_it(r
 def test_the_armhf_entry_is_arm_code(rack):
     _type, _index, digest = V2(registry()).index("coinminer/rng", "latest")
     out = manager().docker("run", "--rm", "--platform", "linux/arm/v7", "--network", "none", "--entrypoint",
-                           "uname", f"{REGISTRY}/coinminer/rng@{digest}", "-m")
+                           "uname", f"{REGISTRY}/pirack/coinminer-rng@{digest}", "-m")
     assert out.strip() == "armv7l", out
 
 
@@ -131,4 +150,5 @@ def test_the_coinminer_mines(rack):
 def test_a_rerun_carries_and_puts_nothing(rack):
     again, took, _ = run("ansible-playbook", "site.yml", "-i", str(INVENTORY), extra=SITE_VARS)
     rack["timings"]["site_rerun"] = took
+    print("\nre-run, multi-architecture steps:\n  " + "\n  ".join(step_times(again)))
     assert not changed_hosts(again), f"re-run changed something: {changed_hosts(again)}"
