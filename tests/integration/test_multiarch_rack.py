@@ -85,6 +85,7 @@ def step_times(output: str) -> list[str]:
 def fixture_rack(monkeypatch_module):
     emulation_or_skip()
     monkeypatch_module.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.profile_tasks")
+    monkeypatch_module.setenv("PROFILE_TASKS_TASK_OUTPUT_LIMIT", "all")
     (WORK / "group_vars").mkdir(parents=True, exist_ok=True)
     # Two 32-bit Pi 3B+ workers, and arm64 for a board to come.
     (WORK / "group_vars" / "workers.yml").write_text("pirack_architecture: armhf\n")
