@@ -140,7 +140,7 @@ def test_each_image_is_an_index_of_three_platforms_and_each_service_runs_by_it(r
 
 
 def test_the_armhf_entry_is_arm_code(rack):
-    _type, _index, digest = V2(registry()).index("coinminer/rng", "latest")
+    _type, _index, digest = V2(registry()).index("pirack/coinminer-rng", "latest")
     out = manager().docker("run", "--rm", "--platform", "linux/arm/v7", "--network", "none", "--entrypoint",
                            "uname", f"{REGISTRY}/pirack/coinminer-rng@{digest}", "-m")
     assert out.strip() == "armv7l", out
