@@ -98,7 +98,6 @@ def test_entry_problems(entry: dict, problems: list[str]) -> None:
     assert entry_problems("files", 0, entry) == problems
 
 
-
 def test_the_smallest_program_of_this_machines_architecture_runs(tmp_path) -> None:
     native = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
                             check=True).stdout.strip()
