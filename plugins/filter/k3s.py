@@ -36,10 +36,13 @@ def _version_key(version: str) -> Optional[tuple[int, int, int, int, int, int]]:
 
 
 def k3s_version_change(installed: Optional[str], wanted: str) -> str:
-    """What installing ``wanted`` over ``installed`` is: install, same, upgrade or downgrade.
+    """What installing ``wanted`` over ``installed`` is: install, same, upgrade, skip or downgrade.
 
     ``installed`` is what ``k3s --version`` printed on the board (or a bare
     tag); empty or without a tag (no binary yet) means a first install.
+    ``skip`` is an upgrade past the next minor release (v1.31 to v1.33), or
+    to another major one: Kubernetes' version skew policy has a cluster move
+    one minor release at a time, so the roles refuse it like a downgrade.
     """
     wanted_key = _version_key(wanted)
     if wanted_key is None:
@@ -51,7 +54,9 @@ def k3s_version_change(installed: Optional[str], wanted: str) -> str:
         return "install"
     if installed_key == wanted_key:
         return "same"
-    return "upgrade" if installed_key < wanted_key else "downgrade"
+    if installed_key > wanted_key:
+        return "downgrade"
+    return "upgrade" if wanted_key[:2] <= (installed_key[0], installed_key[1] + 1) else "skip"
 
 
 def k3s_rollout_batches(hosts: Sequence[str], clusters: Mapping[str, Any], per_cluster: int = 1) -> list[list[str]]:

@@ -23,7 +23,12 @@ RACK = {f"c{c}-worker{w}": f"cluster{c}" for c in (1, 2, 3) for w in range(1, 6)
         ("", "v1.36.1+k3s1", "install"),
         (None, "v1.36.1+k3s1", "install"),
         ("k3s version v1.36.1+k3s1 (c4f4a1b2)\ngo version go1.26.2\n", "v1.36.1+k3s1", "same"),
-        ("k3s version v1.31.4+k3s1 (a562d090)", "v1.36.1+k3s1", "upgrade"),
+        ("k3s version v1.35.4+k3s1 (a562d090)", "v1.36.1+k3s1", "upgrade"),
+        # one minor release at a time (Kubernetes' version skew policy)
+        ("k3s version v1.31.4+k3s1 (a562d090)", "v1.36.1+k3s1", "skip"),
+        ("v1.34.9+k3s1", "v1.36.0-rc1+k3s1", "skip"),
+        ("v1.36.1+k3s1", "v2.0.0+k3s1", "skip"),
+        ("v1.35.9+k3s2", "v1.36.0-rc1+k3s1", "upgrade"),
         ("v1.36.1+k3s1", "v1.36.1+k3s2", "upgrade"),
         ("v1.36.1-rc2+k3s1", "v1.36.1+k3s1", "upgrade"),
         ("v1.36.1-rc1+k3s1", "v1.36.1-rc2+k3s1", "upgrade"),
@@ -55,9 +60,20 @@ versions = st.builds(
 
 @given(versions, versions)
 def test_version_change_is_antisymmetric(a: str, b: str) -> None:
-    """Swapping the two sides swaps upgrade and downgrade; equal stays same."""
-    flip = {"upgrade": "downgrade", "downgrade": "upgrade", "same": "same"}
-    assert k3s_version_change(b, a) == flip[k3s_version_change(a, b)]
+    """Swapping the two sides swaps a move forward (upgrade or skip) and downgrade; equal stays same."""
+    forward = {"upgrade", "skip"}
+    change, back = k3s_version_change(a, b), k3s_version_change(b, a)
+    assert (change, back) == ("same", "same") or {change, back} in ({"downgrade", "upgrade"}, {"downgrade", "skip"})
+    assert (change in forward) == (back == "downgrade")
+
+
+@given(versions, versions)
+def test_an_upgrade_moves_at_most_one_minor_release(a: str, b: str) -> None:
+    """What the roles accept as an upgrade never crosses a minor release of Kubernetes."""
+    major, minor = (int(part) for part in a[1:].split(".")[:2])
+    wanted_major, wanted_minor = (int(part) for part in b[1:].split(".")[:2])
+    if k3s_version_change(a, b) == "upgrade":
+        assert wanted_major == major and wanted_minor - minor in (0, 1)
 
 
 def test_batches_take_one_board_per_cluster_side_by_side() -> None:
