@@ -97,3 +97,19 @@ def test_the_next_minor_release_or_a_skip_allowed_goes_on_to_the_configuration(t
         # The files k3s reads would change: what the refusals above must not reach.
         written = out.split("Write k3s's configuration, token, registries, unit and forward rules")[1]
         assert written.split("TASK [")[0].count("changed: [a1]") == 1, (version, out)
+
+
+def test_the_environment_file_never_shows_under_diff_and_vvv(tmp_path: Path) -> None:
+    """Issue 22 item 6: the unit's environment (a proxy URL with its password,
+    K3S_* settings) is written like the token, never shown."""
+    installed(tmp_path)
+    secret = "Pr0xyS3cret"
+    playbook = play(tmp_path, "a1", "v1.32.2+k3s1").replace(
+        "        k3s_docker_forward: false\n",
+        "        k3s_docker_forward: false\n"
+        f"        k3s_environment: {{HTTPS_PROXY: 'http://rack:{secret}@proxy.lan:3128', K3S_DEBUG: 'true'}}\n")
+    done = run(tmp_path, GROUPS, playbook, "--check", "--diff", "-vvv")
+    out = done.stdout + done.stderr
+    written = out.split("Write k3s's configuration, token, registries, unit and forward rules")[1].split("TASK [")[0]
+    assert "changed: [a1]" in written, out
+    assert secret not in out, out
