@@ -1,5 +1,7 @@
 """Every play of site.yml carries the tag of its stage, so `--tags` and
-`--skip-tags` pick stages of one run; the inventory check runs under any tag;
+`--skip-tags` pick stages of one run; the inventory check and the
+architectures check (every board's architecture can be built for, before
+any board changes) run under any tag;
 the README lists exactly those tags. Read from `ansible-playbook
 --list-tasks`, as a user would see them (nothing connects to a board)."""
 
@@ -17,6 +19,7 @@ ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_FORCE
        "ANSIBLE_NOCOLOR": "1"}
 STAGES = ["docker", "k3s", "swarm", "registry", "coinminer", "monitoring", "benchmark", "status"]
 PREFLIGHT = "Check the inventory before touching any board"
+ARCHITECTURES = "Read every board's architecture, and refuse one nobody can build images for"
 
 
 def list_tasks(*args: str) -> list[tuple[str, set[str]]]:
@@ -36,13 +39,14 @@ def fixture_plays() -> list[tuple[str, set[str]]]:
 
 def test_every_play_has_one_stage_tag(plays: list[tuple[str, set[str]]]) -> None:
     wrong = [f"{name}: {sorted(tags)}" for name, tags in plays
-             if len(tags & set(STAGES)) != 1 and not (name == PREFLIGHT and tags == {"always"})]
+             if len(tags & set(STAGES)) != 1 and not (name in (PREFLIGHT, ARCHITECTURES) and tags == {"always"})]
     assert not wrong, "\n".join(wrong)
     assert [stage for stage in STAGES if any(stage in tags for _, tags in plays)] == STAGES
 
 
 def test_the_inventory_check_runs_under_any_tag(plays: list[tuple[str, set[str]]]) -> None:
-    assert all("always" in tags for name, tags in plays if name == PREFLIGHT)
+    assert all("always" in tags for name, tags in plays if name in (PREFLIGHT, ARCHITECTURES))
+    assert {PREFLIGHT, ARCHITECTURES} <= {name for name, _ in plays}
     assert plays[0] == (PREFLIGHT, {"always"})
 
 
