@@ -59,15 +59,18 @@ def expression(template: str) -> str:
     return template.strip().removeprefix("{{").removesuffix("}}")
 
 
-def render(tmp_path: Path, hosts: str, first_expr: str, config: str, seed: int = 0,
+def render(tmp_path: Path, hosts: str, first: dict | str, config: str, seed: int = 0,
            groups: str = GROUPS, play_vars: dict | None = None) -> dict:
     """Each host's config as the role would compute it (JSON by host), with
     Python's string hashing seeded by ``seed``: a set-based pick of "the
-    first server" (Ansible's intersect) changes with it, inventory order not."""
+    first server" (Ansible's intersect) changes with it, inventory order not.
+    ``first``: the server entry's task that decides who starts the cluster,
+    or the value of k3s_server_first (an agent's config does not read it)."""
+    decide = first if isinstance(first, dict) else {"ansible.builtin.set_fact": {"k3s_server_first": first}}
     play = [{
         "hosts": hosts, "gather_facts": False, "vars_files": [str(ROOT / "roles" / "k3s" / "defaults" / "main.yml")],
         "tasks": [
-            {"name": "first", "ansible.builtin.set_fact": {"k3s_server_first": first_expr}},
+            {"name": "first", **{key: decide[key] for key in ("ansible.builtin.set_fact", "vars") if key in decide}},
             # Task vars: above the defaults file, as a play's role variables are above a role's defaults.
             {"name": "show", "ansible.builtin.debug": {"msg": "{{ {inventory_hostname: (" + config + ")} | to_json }}"},
              "vars": {"k3s_node_labels": {}, **(play_vars or {})}},
@@ -87,10 +90,10 @@ def render(tmp_path: Path, hosts: str, first_expr: str, config: str, seed: int =
 
 def test_three_servers_form_one_etcd_cluster_and_agents_use_the_fixed_address(tmp_path: Path) -> None:
     server = expression(task("server", SERVER_FILES)["vars"]["k3s_config"])
-    first = task("server", "Record whether this server starts the cluster or joins it")["ansible.builtin.set_fact"]
+    first = task("server", "Record whether this server starts the cluster or joins it")
     # The same first server on every run (found with seeds where it was not).
     for seed in range(4):
-        configs = render(tmp_path, "masters", first["k3s_server_first"], server, seed)
+        configs = render(tmp_path, "masters", first, server, seed)
         assert configs["s1"].get("cluster-init") is True and "server" not in configs["s1"], (seed, configs["s1"])
         for joiner in ("s2", "s3"):
             assert "cluster-init" not in configs[joiner], (seed, configs[joiner])
