@@ -7,11 +7,11 @@ commands. The protocol is tiny and these commands never change.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
-from pathlib import Path
 from urllib.parse import urlsplit
+
+from .service import read_secret
 
 Reply = bytes | int | list["Reply"] | None
 
@@ -36,26 +36,9 @@ class AuthError(ConnectionError):
 
 def read_password(env: dict[str, str] | None = None,
                   default_file: str = DEFAULT_PASSWORD_FILE) -> bytes | None:
-    """The redis password from the file REDIS_PASSWORD_FILE names (its first
-    line, CR/LF removed), never from an environment value, which `docker
-    inspect` and /proc show.
-
-    Without REDIS_PASSWORD_FILE the default secret path is used if it exists,
-    and no password otherwise (a redis without one, as the original app had).
-    A file that is named but missing or empty stops the service at start-up.
-    """
-    environ = os.environ if env is None else env
-    named = environ.get("REDIS_PASSWORD_FILE", "").strip()
-    path = Path(named or default_file)
-    if not named and not path.exists():
-        return None
-    try:
-        first = path.read_bytes().split(b"\n", 1)[0].replace(b"\r", b"")
-    except OSError as exc:
-        raise SystemExit(f"REDIS_PASSWORD_FILE={path}: {exc.strerror}") from None
-    if not first:
-        raise SystemExit(f"REDIS_PASSWORD_FILE={path}: the file is empty")
-    return first
+    """The redis password (REDIS_PASSWORD_FILE, see read_secret); None means
+    a redis without one, as the original app had."""
+    return read_secret("REDIS_PASSWORD_FILE", default_file, env)
 
 
 def parse_url(url: str) -> tuple[str, int, int]:

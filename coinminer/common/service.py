@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 from .metrics import Registry
@@ -65,6 +66,31 @@ def env_int(name: str, default: int) -> int:
     if not value.is_integer():
         raise SystemExit(f"{name}={value!r} is not an integer")
     return int(value)
+
+
+def read_secret(variable: str, default_file: str,
+                env: dict[str, str] | None = None) -> bytes | None:
+    """A secret from the file the env var `variable` names (its first line,
+    CR/LF removed), never from an environment value, which `docker inspect`
+    and /proc show.
+
+    Without the variable the default path (where Swarm mounts a secret, and
+    the app's k3s manifests a Secret) is used if it exists, and None
+    otherwise. A file that is named but missing or empty stops the service
+    at start-up: a typo must not quietly run it without its secret.
+    """
+    environ = os.environ if env is None else env
+    named = environ.get(variable, "").strip()
+    path = Path(named or default_file)
+    if not named and not path.exists():
+        return None
+    try:
+        first = path.read_bytes().split(b"\n", 1)[0].replace(b"\r", b"")
+    except OSError as exc:
+        raise SystemExit(f"{variable}={path}: {exc.strerror}") from None
+    if not first:
+        raise SystemExit(f"{variable}={path}: the file is empty")
+    return first
 
 
 def setup_logging(service: str) -> logging.Logger:

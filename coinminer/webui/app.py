@@ -22,9 +22,9 @@ from pathlib import Path
 
 from common import keys
 from common.resp import Redis, RedisError, read_password
-from common.service import App, Request, Response, env_int, env_str, serve, setup_logging
+from common.service import App, Request, Response, env_int, env_str, read_secret, serve, setup_logging
 
-from webui.monitor import DEFAULT_TARGETS, add_routes, parse_targets
+from webui.monitor import DEFAULT_TARGETS, DEFAULT_TOKEN_FILE, add_routes, parse_targets
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -178,7 +178,8 @@ def create_app(db: Redis, static: dict[str, tuple[bytes, str]] | None = None,
     app.route("GET", r"/(index\.html)?", asset, label="/")
     app.route("GET", r"/static/([\w.-]+)", asset, label="/static")
     # Prometheus' way to the other services' /metrics (webui/monitor.py).
-    add_routes(app, parse_targets(env_str("MONITOR_TARGETS", DEFAULT_TARGETS)))
+    add_routes(app, parse_targets(env_str("MONITOR_TARGETS", DEFAULT_TARGETS)),
+               read_secret("MONITOR_TOKEN_FILE", DEFAULT_TOKEN_FILE))
     return app
 
 

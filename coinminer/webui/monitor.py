@@ -8,10 +8,19 @@ The webui can: it lists every task for Prometheus' HTTP service discovery
 each of its tasks) and fetches one task's /metrics on Prometheus' behalf
 (GET /monitor/scrape?target=ADDRESS:PORT). Only an address:port that is a
 task of a listed service right now is fetched, so this is not an open proxy.
+
+Both answer only the rack's Prometheus: a request must carry the token from
+MONITOR_TOKEN_FILE as `Authorization: Bearer <token>` (401 without it), and
+without a token file the routes are off (403). The task addresses and every
+service's metrics are not for anyone on the LAN who can open the page. Why
+a token rather than the caller's address: Prometheus reaches the published
+port from the master's own host, so the web UI sees a Docker or CNI
+gateway address, which an outsider's NAT could share.
 """
 
 from __future__ import annotations
 
+import hmac
 import http.client
 import socket
 from collections.abc import Callable
@@ -22,6 +31,9 @@ from common.service import App, Request, Response
 # service:port of the services that serve /metrics (apps/coinminer.yml;
 # redis does not). MONITOR_TARGETS overrides.
 DEFAULT_TARGETS = "rng:80,hasher:80,worker:8080,webui:80"
+# Where Swarm mounts the app secret monitor-token (apps/coinminer.yml), used
+# when MONITOR_TOKEN_FILE is not set.
+DEFAULT_TOKEN_FILE = "/run/secrets/monitor-token"
 # A service's /metrics is a few KiB; this caps what a bad answer can cost.
 MAX_METRICS_BYTES = 4 * 1024 * 1024
 SCRAPE_TIMEOUT = 5.0
@@ -79,9 +91,28 @@ def fetch_metrics(address: str, port: int) -> tuple[int, bytes]:
         conn.close()
 
 
-def add_routes(app: App, targets: list[tuple[str, int]], resolve: Resolver = resolve_ipv4,
-               fetch: Fetcher = fetch_metrics) -> None:
-    """GET /monitor/targets and /monitor/scrape on the webui."""
+def bearer(headers: dict[str, str]) -> bytes:
+    """The token of an `Authorization: Bearer ...` header, b"" without one."""
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    scheme, _, token = value.strip().partition(" ")
+    return token.strip().encode("latin-1", "replace") if scheme.lower() == "bearer" else b""
+
+
+def add_routes(app: App, targets: list[tuple[str, int]], token: bytes | None,
+               resolve: Resolver = resolve_ipv4, fetch: Fetcher = fetch_metrics) -> None:
+    """GET /monitor/targets and /monitor/scrape on the webui, for whoever
+    holds `token` (None: the routes answer 403)."""
+
+    def only_with_token(view: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def guarded(req: Request) -> Response:
+            if token is None:
+                return Response(403, b"monitoring is off: the web UI has no token "
+                                     b"(MONITOR_TOKEN_FILE)\n")
+            if not hmac.compare_digest(bearer(req.headers), token):
+                return Response(401, b"the rack's monitoring token is required\n",
+                                headers={"WWW-Authenticate": 'Bearer realm="pirack monitoring"'})
+            return view(req)
+        return guarded
 
     def targets_view(_req: Request) -> Response:
         # Prometheus' HTTP SD format: a list of {targets, labels} groups.
@@ -104,5 +135,5 @@ def add_routes(app: App, targets: list[tuple[str, int]], resolve: Resolver = res
         return Response(200, body, "text/plain; version=0.0.4; charset=utf-8")
 
     # Not work: Prometheus' scrapes never wait behind the page's requests.
-    app.route("GET", "/monitor/targets", targets_view, work=False)
-    app.route("GET", r"/monitor/scrape", scrape_view, work=False)
+    app.route("GET", "/monitor/targets", only_with_token(targets_view), work=False)
+    app.route("GET", r"/monitor/scrape", only_with_token(scrape_view), work=False)

@@ -16,20 +16,23 @@ from hypothesis import strategies as st
 from webui import monitor
 from webui.app import create_app
 
+TOKEN = b"s3cret-token-of-the-rack"
+RACK = {"Authorization": "Bearer " + TOKEN.decode()}
 
-def _get(base: str, path: str) -> tuple[int, bytes]:
+
+def _get(base: str, path: str, headers: dict[str, str] = RACK) -> tuple[int, bytes]:
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    conn.request("GET", path)
+    conn.request("GET", path, headers=headers)
     resp = conn.getresponse()
     body = resp.read()
     conn.close()
     return resp.status, body
 
 
-def _webui(serve_app, targets: list[tuple[str, int]]) -> str:
+def _webui(serve_app, targets: list[tuple[str, int]], token: bytes | None = TOKEN) -> str:
     app = App("webui")
-    monitor.add_routes(app, targets)
+    monitor.add_routes(app, targets, token)
     return serve_app(app)
 
 
@@ -103,9 +106,42 @@ def test_scrape_caps_what_it_reads(serve_app, monkeypatch: pytest.MonkeyPatch) -
     assert (status, body) == (502, f"127.0.0.1:{port}: metrics larger than 100 bytes\n".encode())
 
 
-def test_the_webui_serves_both_routes(serve_app, unused_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("headers", [
+    {}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer " + TOKEN.decode()[:-1]},
+    {"Authorization": "Basic " + TOKEN.decode()}, {"Authorization": TOKEN.decode()},
+    {"X-Token": TOKEN.decode()},
+])
+def test_only_the_rack_token_opens_the_routes(serve_app, headers: dict[str, str]) -> None:
+    port = urlsplit(serve_app(App("rng"))).port
+    base = _webui(serve_app, [("localhost", port)])
+    for path in ("/monitor/targets", f"/monitor/scrape?target=127.0.0.1:{port}"):
+        status, body = _get(base, path, headers)
+        assert status == 401 and b"127.0.0.1" not in body, path
+    assert _get(base, "/monitor/targets", {"authorization": "bearer  " + TOKEN.decode()})[0] == 200
+
+
+def test_without_a_token_the_routes_are_off(serve_app) -> None:
+    port = urlsplit(serve_app(App("rng"))).port
+    base = _webui(serve_app, [("localhost", port)], token=None)
+    for headers in ({}, RACK, {"Authorization": "Bearer "}):
+        status, body = _get(base, "/monitor/targets", headers)
+        assert (status, body) == (403, b"monitoring is off: the web UI has no token "
+                                       b"(MONITOR_TOKEN_FILE)\n")
+
+
+def test_the_webui_serves_both_routes(serve_app, unused_port: int, monkeypatch: pytest.MonkeyPatch,
+                                      tmp_path) -> None:
     port = urlsplit(serve_app(App("hasher"))).port
     monkeypatch.setenv("MONITOR_TARGETS", f"localhost:{port}")
+    (tmp_path / "token").write_bytes(TOKEN + b"\n")
+    monkeypatch.setenv("MONITOR_TOKEN_FILE", str(tmp_path / "token"))
     base = serve_app(create_app(Redis(f"redis://127.0.0.1:{unused_port}")))
     assert json.loads(_get(base, "/monitor/targets")[1])[0]["targets"] == [f"127.0.0.1:{port}"]
     assert _get(base, f"/monitor/scrape?target=127.0.0.1:{port}")[0] == 200
+    assert _get(base, "/monitor/targets", {})[0] == 401
+
+
+def test_a_named_token_file_that_is_missing_stops_the_webui(monkeypatch, tmp_path, unused_port) -> None:
+    monkeypatch.setenv("MONITOR_TOKEN_FILE", str(tmp_path / "absent"))
+    with pytest.raises(SystemExit, match=r"MONITOR_TOKEN_FILE=.*absent: No such file"):
+        create_app(Redis(f"redis://127.0.0.1:{unused_port}"))
