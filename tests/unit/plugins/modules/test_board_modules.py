@@ -40,6 +40,20 @@ def test_board_info_reads_this_machine(module_runner) -> None:
             assert (arch in answer["runs"]) == (binfmt.is_file() and binfmt.read_text().startswith("enabled"))
 
 
+def test_board_health_reads_this_machine_and_says_unknown_for_what_it_lacks(module_runner, tmp_path) -> None:
+    answer = module_runner("board_health", {"root": str(tmp_path)}, check_mode=True)
+    assert not answer.get("failed"), answer
+    assert answer["changed"] is False and answer["root"] == str(tmp_path)
+    assert answer["rootfs"]["size_bytes"] > 0 and answer["rootfs"]["readonly"] is False
+    # This VM has no thermal zone and no Pi firmware: unknown, not a number.
+    if not Path("/sys/class/thermal/thermal_zone0/temp").exists():
+        assert answer["temperature_c"] is None
+    if not Path("/sys/devices/platform/soc/soc:firmware/get_throttled").exists():
+        assert answer["throttled"] is None
+    assert module_runner("board_health", {"root": str(tmp_path / "absent")})["rootfs"] is None
+    assert "root" in module_runner("board_health", {"rooot": "/"})["msg"]
+
+
 def test_board_info_refuses_names_that_are_not_names(module_runner) -> None:
     answer = module_runner("board_info", {"packages": ["ok", "Bad Name"], "services": ["x;reboot"]})
     assert answer["failed"]
