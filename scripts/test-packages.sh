@@ -4,7 +4,8 @@
 # docker-registry (docker_op's push test), busybox (the container density test),
 # qemu-user-static and binfmt-support (the emulated armhf build of the
 # multi-architecture test, and make multiarch), with their binfmt_misc entries
-# registered (a machine without systemd running does not do it on install).
+# registered (a machine without systemd running does not do it on install),
+# prometheus (promtool checks and unit-tests the monitoring role's alert rules).
 # Installed only when missing, and only where we are root; otherwise the
 # tests that need them skip with a one-line reason.
 set -euo pipefail
@@ -15,6 +16,7 @@ command -v redis-server >/dev/null || want+=(redis-server)
 command -v sysbench >/dev/null || want+=(sysbench)
 command -v docker-registry >/dev/null || want+=(docker-registry)
 [ -x /bin/busybox ] || want+=(busybox)
+command -v promtool >/dev/null || want+=(prometheus)
 [ -x /usr/bin/qemu-arm-static ] || want+=(qemu-user-static)
 command -v update-binfmts >/dev/null || want+=(binfmt-support)
 # The emulators the tests use, registered in the kernel (F: usable inside containers).
@@ -44,5 +46,9 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$
 # its own on a free port, and nothing else here wants one.
 if [[ " ${want[*]} " == *" docker-registry "* ]]; then
     service docker-registry stop >/dev/null 2>&1 || true
+fi
+# Likewise Prometheus on :9090: the tests want only its promtool.
+if [[ " ${want[*]} " == *" prometheus "* ]]; then
+    service prometheus stop >/dev/null 2>&1 || true
 fi
 register_binfmt

@@ -225,9 +225,12 @@ def read_replicas(orchestrator: str, docker_socket: str = "/var/run/docker.sock"
             conn.close()
             return swarm_replicas(json.loads(body)) if resp.status == 200 else None
         if orchestrator == "k3s":
-            out = subprocess.run(["k3s", "kubectl", "get", "deployments,statefulsets,daemonsets",
-                                  "--all-namespaces", "-o", "json"], capture_output=True, text=True,
-                                 timeout=20, check=True).stdout
+            # The discovery cache in the temporary folder: the collector's
+            # unit gives it no home to write in.
+            cache = os.path.join(tempfile.gettempdir(), "pirack-kubectl")
+            out = subprocess.run(["k3s", "kubectl", "--cache-dir", cache, "get",
+                                  "deployments,statefulsets,daemonsets", "--all-namespaces", "-o", "json"],
+                                 capture_output=True, text=True, timeout=20, check=True).stdout
             return k8s_replicas(json.loads(out).get("items") or [])
     except (OSError, ValueError, http.client.HTTPException, subprocess.SubprocessError):
         return None

@@ -8,6 +8,8 @@ configuration there before it is written)."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,10 @@ GROUPS = """\
   children:
     masters:
       hosts:
-        m1: {pirack_node_address: 10.0.1.10}
+        m1:
+          pirack_node_address: 10.0.1.10
+          test_certificates: [/etc/docker/registry/tls/registry.crt]
+          test_receiver: {name: hook, webhook_configs: [{url: "http://127.0.0.1:5001/"}]}
         m2: {pirack_node_address: 10.0.2.10}
     workers:
       hosts:
@@ -38,18 +43,24 @@ PLAY = f"""
 - name: Render the monitoring templates for each master
   hosts: masters
   gather_facts: false
-  vars_files: [{ROLE}/defaults/main.yml]
+  vars_files: [{ROLE}/defaults/main.yml, {ROLE}/vars/main.yml]
   tasks:
     - name: Render
       # Task variables: above the defaults file, as inventory is above a role's defaults.
       vars:
         monitoring_coinminer: "{{{{ coin | default(false) }}}}"
         monitoring_coinminer_webui_port: "{{{{ webui_port | default(8000) }}}}"
+        monitoring_health_certificates: "{{{{ test_certificates | default([]) }}}}"
+        monitoring_alert_receiver: "{{{{ test_receiver | default({{}}) }}}}"
       ansible.builtin.template:
         src: "{ROLE}/templates/{{{{ item }}}}"
         dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}-{{{{ item | regex_replace('[.]j2$', '') }}}}"
         mode: "0644"
-      loop: [prometheus.yml.j2, prometheus.default.j2, prometheus-node-exporter.default.j2, console.html.j2]
+      loop: >-
+        {{{{ ['prometheus.yml.j2', 'prometheus.default.j2', 'prometheus-node-exporter.default.j2', 'console.html.j2',
+             'alerts.yml.j2', 'pirack-health.service.j2', 'pirack-health.timer.j2']
+           + (['alertmanager.yml.j2', 'prometheus-alertmanager.default.j2']
+              if monitoring_alert_receiver | length > 0 else []) }}}}
 """
 
 
@@ -221,3 +232,117 @@ def test_a_users_boards_are_scraped_at_their_own_addresses(tmp_path: Path) -> No
     assert {g["labels"]["board"]: g["targets"] for g in job(cfg, "node")["static_configs"]} == {
         "pi-a": ["192.168.5.1:9100"], "pi-b": ["10.5.0.2:9100"]}
     assert job(cfg, "coinminer") is None
+
+
+PROMTOOL = shutil.which("promtool")
+needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing (apt-get install prometheus)")
+
+# Input series as the node exporter and pirack-health.timer give them, one a
+# minute: w1 hot, throttled and under-voltage, m1's disk nearly full and
+# read-only with a stopped collector and an unsynchronised clock, w2 gone
+# after two minutes, a service short of tasks, a certificate 10 days from
+# expiry (time starts at 0), a coin-miner that stopped counting.
+SERIES = {
+    'up{job="node",board="m1"}': "1x20",
+    'up{job="node",board="w1"}': "1x20",
+    'up{job="node",board="w2"}': "1 1 0x18",
+    'node_thermal_zone_temp{job="node",board="w1",type="cpu-thermal",zone="0"}': "85.2x20",
+    'node_thermal_zone_temp{job="node",board="m1",type="cpu-thermal",zone="0"}': "52x20",
+    'pirack_board_throttle_flag{job="node",board="w1",flag="throttled",when="now"}': "1x20",
+    'pirack_board_throttle_flag{job="node",board="w1",flag="under_voltage",when="now"}': "1x20",
+    'pirack_board_throttle_flag{job="node",board="m1",flag="throttled",when="now"}': "0x20",
+    'pirack_board_throttle_flag{job="node",board="m1",flag="under_voltage",when="since_boot"}': "1x20",
+    'pirack_board_rootfs_avail_bytes{job="node",board="m1",mountpoint="/"}': "5x20",
+    'pirack_board_rootfs_size_bytes{job="node",board="m1",mountpoint="/"}': "100x20",
+    'pirack_board_rootfs_avail_bytes{job="node",board="w1",mountpoint="/"}': "50x20",
+    'pirack_board_rootfs_size_bytes{job="node",board="w1",mountpoint="/"}': "100x20",
+    'pirack_board_rootfs_readonly{job="node",board="m1",mountpoint="/"}': "1x20",
+    'pirack_board_rootfs_readonly{job="node",board="w1",mountpoint="/"}': "0x20",
+    'node_timex_sync_status{job="node",board="m1"}': "0x20",
+    'node_timex_sync_status{job="node",board="w1"}': "1x20",
+    'node_textfile_mtime_seconds{job="node",board="m1",file="pirack.prom"}': "0x20",
+    'node_textfile_mtime_seconds{job="node",board="w1",file="pirack.prom"}': "0+60x20",
+    'pirack_service_replicas{job="node",board="m1",service="coinminer_worker",state="running"}': "3x20",
+    'pirack_service_replicas{job="node",board="m1",service="coinminer_worker",state="desired"}': "5x20",
+    'pirack_service_replicas{job="node",board="m1",service="coinminer_rng",state="running"}': "2x20",
+    'pirack_service_replicas{job="node",board="m1",service="coinminer_rng",state="desired"}': "2x20",
+    'pirack_certificate_expiry_seconds{job="node",board="m1",path="/etc/tls/registry.crt"}': "864000x20",
+    'pirack_certificate_expiry_seconds{job="node",board="m1",path="/etc/tls/ca.crt"}': "315360000x20",
+    'coinminer_worker_hashes_total{job="coinminer",service="worker",instance="10.0.0.5:8080"}': "100x20",
+}
+NODE = {"job": "node"}
+# Each alert at 15 minutes: exactly these, with their labels and summaries.
+EXPECTED = {
+    "BoardDown": [({**NODE, "board": "w2", "severity": "critical"},
+                   "w2 does not answer (its node exporter is down or the board is off)")],
+    "SocHot": [({**NODE, "board": "w1", "type": "cpu-thermal", "zone": "0", "severity": "warning"},
+                "w1: SoC at 85.2 °C (above 80 °C)")],
+    "Throttled": [({"board": "w1", "severity": "warning"},
+                   "w1 is throttled now (the firmware slows the CPU: heat or power)")],
+    "UnderVoltage": [({**NODE, "board": "w1", "flag": "under_voltage", "when": "now", "severity": "critical"},
+                      "w1 is under-voltage now: its power supply or cable is too weak")],
+    "RootFilesystemFull": [({**NODE, "board": "m1", "mountpoint": "/", "severity": "warning"},
+                            "m1: root filesystem 95 % full")],
+    "RootFilesystemReadOnly": [({**NODE, "board": "m1", "mountpoint": "/", "severity": "critical"},
+                                "m1: root filesystem is read-only (an SD card failing or remounted after errors)")],
+    "ClockNotSynchronised": [({**NODE, "board": "m1", "severity": "warning"},
+                              "m1: clock not synchronised (a Pi has no battery clock: check NTP)")],
+    "HealthReadingsStale": [({**NODE, "board": "m1", "file": "pirack.prom", "severity": "warning"},
+                             "m1: health readings older than 5 minutes (pirack-health.timer stopped?)")],
+    "ServiceBelowDesired": [({**NODE, "board": "m1", "service": "coinminer_worker", "severity": "warning"},
+                             "coinminer_worker: 3 running, fewer than desired")],
+    "CertificateExpiresSoon": [({**NODE, "board": "m1", "path": "/etc/tls/registry.crt", "severity": "warning"},
+                                "m1: /etc/tls/registry.crt expires in 9d 23h 45m 0s "
+                                "(run playbooks/registry.yml to renew)")],
+    "HashRateZero": [({"severity": "warning"}, "the coin-miner found no hash for two minutes")],
+}
+
+
+@needs_promtool
+def test_the_alert_rules_pass_promtool(rendered: Path) -> None:
+    for host in ("m1", "m2"):
+        check = subprocess.run([PROMTOOL, "check", "rules", str(rendered / f"{host}-alerts.yml")],
+                               capture_output=True, text=True, check=False)
+        assert check.returncode == 0, check.stdout + check.stderr
+    names = {r["alert"] for g in yaml.safe_load((rendered / "m2-alerts.yml").read_text())["groups"]
+             for r in g["rules"]}
+    assert names == set(EXPECTED) - {"HashRateZero"}, "k3s: the coin-miner is not scraped, so no rate alert"
+
+
+@needs_promtool
+def test_each_alert_fires_for_its_trouble_and_only_there(rendered: Path, tmp_path: Path) -> None:
+    """promtool's rule unit test: every rule of the file against the series
+    above; a rule that fired for a healthy board, or missed a sick one,
+    fails here with promtool's diff."""
+    rules = yaml.safe_load((rendered / "m1-alerts.yml").read_text())
+    assert {r["alert"] for g in rules["groups"] for r in g["rules"]} == set(EXPECTED)
+    tests = {"rule_files": [str(rendered / "m1-alerts.yml")], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": [{"series": series, "values": values} for series, values in SERIES.items()],
+        "alert_rule_test": [{"eval_time": "15m", "alertname": name, "exp_alerts": [
+            {"exp_labels": labels, "exp_annotations": {"summary": summary}} for labels, summary in alerts]}
+            for name, alerts in EXPECTED.items()]}]}
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(tests, allow_unicode=True))
+    result = subprocess.run([PROMTOOL, "test", "rules", str(tmp_path / "test.yml")],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_health_collector_runs_on_every_board_and_counts_replicas_on_the_master(rendered: Path) -> None:
+    master = (rendered / "m1-pirack-health.service").read_text()
+    assert ("ExecStart=/usr/bin/python3 /usr/local/lib/pirack/board_health.py --output "
+            "/var/lib/prometheus/node-exporter/pirack.prom --root / --replicas swarm "
+            "--certificate /etc/docker/registry/tls/registry.crt\n") in master
+    assert "--replicas k3s" in (rendered / "m2-pirack-health.service").read_text()
+    assert "OnUnitActiveSec=30s" in (rendered / "m1-pirack-health.timer").read_text()
+
+
+def test_alertmanager_only_where_a_receiver_is_named(rendered: Path) -> None:
+    manager = yaml.safe_load((rendered / "m1-alertmanager.yml").read_text())
+    assert manager["route"]["receiver"] == "hook"
+    assert manager["receivers"] == [{"name": "hook", "webhook_configs": [{"url": "http://127.0.0.1:5001/"}]}]
+    assert "--web.listen-address=127.0.0.1:9093" in (rendered / "m1-prometheus-alertmanager.default").read_text()
+    assert config(rendered, "m1")["alerting"]["alertmanagers"][0]["static_configs"] == [
+        {"targets": ["127.0.0.1:9093"]}]
+    assert "alerting" not in config(rendered, "m2") and not (rendered / "m2-alertmanager.yml").exists()
+    assert config(rendered, "m2")["rule_files"] == ["/etc/prometheus/alerts.yml"]
