@@ -32,6 +32,59 @@ def board_state(first: Optional[Mapping[str, Any]], again: Optional[Mapping[str,
     return "not checked"
 
 
+def _size(value: float) -> str:
+    """Bytes as a person reads them: 512 B, 63.9 MiB, 21.4 GiB."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def board_health(answer: Any) -> str:
+    """What pirack.cluster.board_health read on a board, in one line: SoC
+    temperature, throttling now and since boot, root filesystem, clock.
+    "unknown" where the board does not report it; empty when not read."""
+    if not isinstance(answer, Mapping) or answer.get("failed") or answer.get("unreachable") \
+            or "rootfs" not in answer:
+        return ""
+    temperature = answer.get("temperature_c")
+    parts = [f"SoC {temperature:.1f} °C" if isinstance(temperature, (int, float)) else "SoC unknown"]
+    throttled = answer.get("throttled")
+    if isinstance(throttled, Mapping):
+        now = ", ".join(throttled.get("now") or []) or "no"
+        since = ", ".join(throttled.get("since_boot") or []) or "no"
+        parts.append(f"throttled now: {now}, since boot: {since}")
+    else:
+        parts.append("throttled unknown")
+    fs = answer.get("rootfs")
+    if isinstance(fs, Mapping) and fs.get("size_bytes"):
+        disk = f"disk {_size(fs.get('avail_bytes') or 0)} free ({fs.get('used_percent')} % used)"
+        parts.append(disk + (", READ-ONLY" if fs.get("readonly") else ""))
+    else:
+        parts.append("disk unknown")
+    synced = answer.get("clock_synchronised")
+    parts.append("clock unknown" if synced is None else "clock synchronised" if synced else "clock NOT synchronised")
+    return "; ".join(parts)
+
+
+def firing_alerts(answer: Any) -> Optional[list[str]]:
+    """``alertname (board)`` of each firing alert in Prometheus' /api/v1/alerts
+    answer, sorted; None when Prometheus did not answer."""
+    try:
+        alerts = answer["json"]["data"]["alerts"]
+    except (KeyError, TypeError):
+        return None
+    names = set()
+    for alert in alerts if isinstance(alerts, list) else []:
+        if not isinstance(alert, Mapping) or alert.get("state") != "firing":
+            continue
+        labels = alert.get("labels") if isinstance(alert.get("labels"), Mapping) else {}
+        where = labels.get("board") or labels.get("service") or labels.get("path")
+        names.add(f"{labels.get('alertname', '?')}" + (f" ({where})" if where else ""))
+    return sorted(names)
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -116,6 +169,9 @@ def _cluster_lines(cluster: Mapping[str, Any], boards: Sequence[Mapping[str, Any
         lines.append(f"  registry {cluster['registry']}")
     if cluster.get("monitoring") and cluster.get("prometheus"):
         lines.append(f"  monitoring {cluster['prometheus']}/consoles/pirack.html")
+        alerts = firing_alerts(cluster.get("alerts"))
+        if alerts is not None:
+            lines.append(f"  alerts firing: {', '.join(alerts)}" if alerts else "  alerts firing: none")
     if orchestrator == "k3s" and cluster.get("kubeconfig"):
         lines.append(f"  kubeconfig {cluster['kubeconfig']}")
         lines.append(f"  kubectl --kubeconfig {cluster['kubeconfig']} get nodes")
@@ -127,21 +183,26 @@ def _cluster_lines(cluster: Mapping[str, Any], boards: Sequence[Mapping[str, Any
 
 def rack_status(clusters: Sequence[Mapping[str, Any]], boards: Sequence[Mapping[str, Any]],
                 report: Optional[str] = None) -> list[str]:
-    """The status screen: per board one line, then per cluster its boards,
-    orchestrator, services (running/desired), web UI and hash rate,
-    registry and, on k3s, the kubeconfig and a kubectl line; last the
-    latest benchmark report.
+    """The status screen: per board one line with its health, then per
+    cluster its boards, orchestrator, services (running/desired), web UI and
+    hash rate, registry, monitoring page and firing alerts and, on k3s, the
+    kubeconfig and a kubectl line; last the latest benchmark report.
 
-    ``boards``: ``{name, cluster, model, state}`` each; ``clusters``: ``{name,
-    orchestrator, master, address, webui_port, services, first, second,
-    registry, kubeconfig, context, merged_into}`` each, where ``services``,
-    ``first`` and ``second`` are the registered answers as Ansible returned
-    them (``json`` inside, or ``failed``/``unreachable``).
+    ``boards``: ``{name, cluster, model, state, health}`` each (``health``:
+    what board_health returned); ``clusters``: ``{name, orchestrator,
+    master, address, webui_port, services, first, second, registry,
+    prometheus, monitoring, alerts, kubeconfig, context, merged_into}`` each,
+    where ``services``, ``first``, ``second`` and ``alerts`` (Prometheus'
+    /api/v1/alerts) are the registered answers as Ansible returned them
+    (``json`` inside, or ``failed``/``unreachable``).
     """
     if not isinstance(clusters, Sequence) or not isinstance(boards, Sequence):
         raise AnsibleFilterError("rack_status: expects a list of clusters and a list of boards")
-    lines = [f"{b.get('name', '?'):<24} {b.get('cluster') or '-':<10} {b.get('model') or '-':<9} {b.get('state')}"
-             for b in sorted(boards, key=lambda b: str(b.get("name")))]
+    lines = []
+    for b in sorted(boards, key=lambda b: str(b.get("name"))):
+        health = board_health(b.get("health"))
+        lines.append(f"{b.get('name', '?'):<24} {b.get('cluster') or '-':<10} {b.get('model') or '-':<9} "
+                     f"{b.get('state')}" + (f"  {health}" if health else ""))
     for cluster in sorted(clusters, key=lambda c: str(c.get("name"))):
         lines.extend(_cluster_lines(cluster, boards))
     lines.append(f"benchmark report: {report}" if report

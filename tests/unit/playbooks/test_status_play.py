@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -68,7 +69,10 @@ def screen(tmp_path: Path, playbook: str, *extra: str) -> tuple[int, str]:
 def test_status_names_the_unreachable_board(tmp_path: Path) -> None:
     rc, out = screen(tmp_path, str(ROOT / "playbooks" / "status.yml"))
     assert "- w1 cluster1 - unreachable" in out
-    assert "- m1 cluster1 pi4 up" in out
+    # Each board that answers says how it is, as board_health read it on this
+    # machine: no thermal zone or Pi firmware here, so those are unknown.
+    assert re.search(r"- m1 cluster1 pi4 up SoC (unknown|[\d.]+ °C); throttled (unknown|now: .*?); "
+                     r"disk [\d.]+ [KMGT]?i?B free \([\d.]+ % used\); clock (NOT )?synchronised", out), out
     assert "cluster1 (k3s): 2 of 3 boards up; not answering: w1" in out
     assert "web UI http://127.0.0.9:1/ does not answer" in out
     assert "services: cannot be read from m1" in out

@@ -7,7 +7,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.pirack.cluster.plugins.filter.status import (
     FilterModule,
     app_services,
+    board_health,
     board_state,
+    firing_alerts,
     hash_rate,
     rack_status,
 )
@@ -130,3 +132,56 @@ def test_a_cluster_with_monitoring_shows_its_page() -> None:
     lines = rack_status([cluster(monitoring=True, prometheus="http://10.0.1.10:9090")], BOARDS)
     assert "  monitoring http://10.0.1.10:9090/consoles/pirack.html" in lines
     assert not any(line.startswith("  monitoring") for line in rack_status([cluster()], BOARDS))
+
+
+HOT = {"changed": False, "temperature_c": 84.6, "root": "/",
+       "throttled": {"word": 0x50005, "now": ["under_voltage", "throttled"],
+                     "since_boot": ["under_voltage", "throttled"]},
+       "rootfs": {"size_bytes": 64 << 20, "avail_bytes": 3 << 20, "used_percent": 95.3, "readonly": True},
+       "clock_synchronised": False}
+PLAIN_VM = {"changed": False, "temperature_c": None, "throttled": None, "root": "/",
+            "rootfs": {"size_bytes": 30 << 30, "avail_bytes": 21474836480, "used_percent": 30.0, "readonly": False},
+            "clock_synchronised": True}
+
+
+@pytest.mark.parametrize("answer, line", [
+    (HOT, "SoC 84.6 °C; throttled now: under_voltage, throttled, since boot: under_voltage, throttled; "
+          "disk 3.0 MiB free (95.3 % used), READ-ONLY; clock NOT synchronised"),
+    (PLAIN_VM, "SoC unknown; throttled unknown; disk 20.0 GiB free (30.0 % used); clock synchronised"),
+    (dict(PLAIN_VM, throttled={"word": 0, "now": [], "since_boot": []}, rootfs=None, clock_synchronised=None),
+     "SoC unknown; throttled now: no, since boot: no; disk unknown; clock unknown"),
+    (UNREACHABLE, ""),
+    (PONG, ""),  # an older status run's ping: no health to show
+    (None, ""),
+])
+def test_board_health_line(answer: object, line: str) -> None:
+    assert board_health(answer) == line
+
+
+def alerts_answer(*alerts: tuple[str, str, dict]) -> dict:
+    return {"status": 200, "json": {"status": "success", "data": {"alerts": [
+        {"labels": {"alertname": name, **labels}, "state": state} for name, state, labels in alerts]}}}
+
+
+def test_firing_alerts_are_named_with_where_they_fire() -> None:
+    answer = alerts_answer(("SocHot", "firing", {"board": "w1"}), ("Throttled", "firing", {"board": "w1"}),
+                           ("RootFilesystemFull", "firing", {"board": "m1", "mountpoint": "/"}),
+                           ("ServiceBelowDesired", "firing", {"service": "coinminer_worker"}),
+                           ("HashRateZero", "firing", {}), ("ClockNotSynchronised", "pending", {"board": "w2"}))
+    assert firing_alerts(answer) == ["HashRateZero", "RootFilesystemFull (m1)",
+                                     "ServiceBelowDesired (coinminer_worker)", "SocHot (w1)", "Throttled (w1)"]
+    assert firing_alerts(alerts_answer()) == []
+    assert firing_alerts(REFUSED) is None and firing_alerts(None) is None
+
+
+def test_the_screen_shows_each_board_s_health_and_the_cluster_s_alerts() -> None:
+    boards = [dict(BOARDS[0], health=HOT), dict(BOARDS[1], health=UNREACHABLE)]
+    lines = rack_status([cluster(prometheus="http://10.0.1.10:9090", monitoring=True,
+                                 alerts=alerts_answer(("SocHot", "firing", {"board": "c1-master"})))], boards)
+    assert lines[0].startswith("c1-master                cluster1   pi4       up  SoC 84.6 °C; throttled now:")
+    assert lines[1] == "c1-worker1               cluster1   -         unreachable"
+    assert "  alerts firing: SocHot (c1-master)" in lines
+    quiet = rack_status([cluster(prometheus="http://10.0.1.10:9090", monitoring=True, alerts=alerts_answer())], BOARDS)
+    assert "  alerts firing: none" in quiet
+    off = rack_status([cluster(prometheus="http://10.0.1.10:9090", monitoring=False, alerts=REFUSED)], BOARDS)
+    assert not [line for line in off if "alerts" in line]
