@@ -27,6 +27,26 @@ SECURITY_OPT = ("seccomp=unconfined", "apparmor=unconfined")
 # report the node's limits instead of the machine's.
 LXCFS_PROC_FILES = ("meminfo", "cpuinfo", "stat", "uptime", "loadavg", "swaps", "diskstats")
 
+# A simulated board's health files (issue 26): the thermal zone and the
+# firmware's get_throttled at the paths a Pi has them, from a folder of the
+# engine's machine that a test writes to make a board hot or throttled; the
+# folders are bound over the container's /sys/class/thermal and
+# /sys/devices/platform. The module writes a cool, unthrottled board's
+# values when a file is missing and never overwrites one.
+SIM_SYSFS = {"thermal": "/sys/class/thermal", "platform": "/sys/devices/platform"}
+SIM_FILES = {
+    "thermal/thermal_zone0/type": "cpu-thermal\n",
+    "thermal/thermal_zone0/policy": "step_wise\n",
+    "thermal/thermal_zone0/temp": "45000\n",
+    "platform/soc/soc:firmware/get_throttled": "0\n",
+}
+# And its SD card: a small tmpfs (the container's / is the machine's disk),
+# which the board_health readers are pointed at (pirack_root_mount) and a
+# test can fill or remount read-only.
+SIM_SD_CARD = "/var/lib/pirack-sim/sdcard"
+SIM_SD_CARD_SIZE = "64m"
+TMPFS = {"/run": "rw", "/run/lock": "rw", SIM_SD_CARD: f"size={SIM_SD_CARD_SIZE}"}
+
 # Address pools the engines *inside* the nodes pick from by default: the
 # docker0 bridge and user networks (172.17.0.0/16 .. 172.31.0.0/16 and
 # 192.168.0.0/16) and swarm's ingress/overlay default (10.0.0.0/8 in /24s,
@@ -199,9 +219,10 @@ def _other_problems(params: dict[str, Any]) -> list[str]:
     elif not isinstance(key, str) or not key.startswith("/"):
         # A relative source would reach the engine as the name of a volume.
         problems.append(f"authorized_key {key!r} must be an absolute path")
-    lxcfs_dir = params.get("lxcfs_dir")
-    if lxcfs_dir and not (isinstance(lxcfs_dir, str) and lxcfs_dir.startswith("/")):
-        problems.append(f"lxcfs_dir {lxcfs_dir!r} must be an absolute path or empty")
+    for option in ("lxcfs_dir", "sim_dir"):
+        value = params.get(option)
+        if value and not (isinstance(value, str) and value.startswith("/")):
+            problems.append(f"{option} {value!r} must be an absolute path or empty")
     labels = params.get("labels") or {}
     if not isinstance(labels, dict):
         problems.append(f"labels must be a mapping, got {type(labels).__name__}")
@@ -257,6 +278,9 @@ def desired_node(params: dict[str, Any], host_cpus: int, lxcfs: bool) -> dict[st
     if lxcfs:
         for name in LXCFS_PROC_FILES:
             binds[f"{params['lxcfs_dir']}/proc/{name}"] = f"/proc/{name}:rw"
+    if params.get("sim_dir"):
+        for folder, target in SIM_SYSFS.items():
+            binds[f"{params['sim_dir'].rstrip('/')}/{folder}"] = f"{target}:rw"
     labels = {f"{LABEL_PREFIX}{k}": str(v) for k, v in (params.get("labels") or {}).items()}
     labels[f"{LABEL_PREFIX}model"] = params["model"]
     labels[f"{LABEL_PREFIX}node"] = params["name"]
@@ -269,6 +293,7 @@ def desired_node(params: dict[str, Any], host_cpus: int, lxcfs: bool) -> dict[st
         "ipv4_address": address,
         "ssh": f"{params['ssh_bind']}:{params['ssh_port']}",
         "binds": dict(sorted(binds.items())),
+        "tmpfs": dict(TMPFS),
         "labels": dict(sorted(labels.items())),
     }
 
@@ -335,6 +360,7 @@ def actual_node(attrs: dict[str, Any], image_name: str, image_id: str) -> dict[s
         "ipv4_address": address,
         "ssh": ssh,
         "binds": dict(sorted(binds.items())),
+        "tmpfs": dict(host.get("Tmpfs") or {}),
         "labels": dict(sorted(labels.items())),
     }
 

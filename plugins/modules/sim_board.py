@@ -116,6 +116,21 @@ options:
       - An empty string turns this off.
     type: str
     default: /var/lib/lxcfs
+  sim_dir:
+    description:
+      - Folder, on the machine running the engine, of the board's health files,
+        so a test can make the board hot, throttled or under-voltage - its
+        C(thermal/) is bound over the node's C(/sys/class/thermal) and its
+        C(platform/) over C(/sys/devices/platform), where a Pi has its thermal
+        zone and the firmware's C(get_throttled).
+      - Missing files are written with a cool, unthrottled board's values
+        (45 degrees, no flags); existing ones are never overwritten.
+      - Empty, the node has no thermal zone and no firmware files, and reads
+        "unknown" there like a board that is not a Pi.
+      - Every node also has a 64 MiB tmpfs at C(/var/lib/pirack-sim/sdcard) that
+        stands for its SD card (point C(pirack_root_mount) at it).
+    type: str
+    default: ""
   labels:
     description: Extra labels, stored on the container as C(pirack.<key>).
     type: dict
@@ -174,6 +189,7 @@ from ansible_collections.pirack.cluster.plugins.module_utils.sim_rack import (
     CAPABILITIES,
     PARKED_SUFFIX,
     SECURITY_OPT,
+    SIM_FILES,
     NodeParamError,
     actual_node,
     address_holder,
@@ -315,6 +331,7 @@ class SimBoardManager:
         if self.check:
             self.changed = True
             return self._describe(container, want)
+        self.write_sim_files()
         if container is None:
             container = self._create(want)
             self.changed = True
@@ -323,6 +340,19 @@ class SimBoardManager:
             container = self._replace(container, want)
         container.reload()
         return self._describe(container, want)
+
+    def write_sim_files(self) -> None:
+        """The board's health files, where missing (a test's values stay)."""
+        root = self.params["sim_dir"]
+        if not root:
+            return
+        for relative, content in SIM_FILES.items():
+            path = os.path.join(root, relative)
+            if not os.path.exists(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w", encoding="ascii") as handle:
+                    handle.write(content)
+                os.chmod(path, 0o644)
 
     def _create(self, want: dict[str, Any]) -> Any:
         """Create the node's container, not started, on the rack network only.
@@ -344,7 +374,7 @@ class SimBoardManager:
             cap_add=list(CAPABILITIES),
             security_opt=list(SECURITY_OPT),
             cgroupns="host",
-            tmpfs={"/run": "rw", "/run/lock": "rw"},
+            tmpfs=want["tmpfs"],
             volumes=volumes,
             mem_limit=memory,
             memswap_limit=memory,
@@ -464,6 +494,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         ssh_bind={"type": "str", "default": "127.0.0.1"},
         authorized_key={"type": "path"},
         lxcfs_dir={"type": "str", "default": "/var/lib/lxcfs"},
+        sim_dir={"type": "str", "default": ""},
         labels={"type": "dict", "default": {}},
     )
 

@@ -176,9 +176,25 @@ def _inspect(want):
             "Memory": want["memory_mb"] * 1024 * 1024, "NanoCpus": int(want["cpus"] * 1e9),
             "PortBindings": {"22/tcp": [{"HostIp": "127.0.0.1", "HostPort": "2210"}]},
             "Binds": [f"{s}:{t}" for s, t in want["binds"].items()],
+            "Tmpfs": dict(want["tmpfs"]),
         },
         "NetworkSettings": {"Networks": {"pirack": {"IPAMConfig": {"IPv4Address": "10.99.0.10"}}}},
     }
+
+
+def test_a_board_with_a_sim_dir_has_a_pi_s_health_files_and_every_board_an_sd_card():
+    """Issue 26: the thermal zone and get_throttled where a Pi has them, from
+    a folder a test writes; the SD card a tmpfs a test can fill."""
+    want = desired_node(dict(PARAMS, sim_dir="/r/boards/c1/"), 2, lxcfs=False)
+    assert want["binds"]["/r/boards/c1/thermal"] == "/sys/class/thermal:rw"
+    assert want["binds"]["/r/boards/c1/platform"] == "/sys/devices/platform:rw"
+    assert want["tmpfs"]["/var/lib/pirack-sim/sdcard"] == "size=64m"
+    assert not [b for b in desired_node(PARAMS, 2, lxcfs=False)["binds"] if b.startswith("/r/boards")]
+    old = dict(_inspect(desired_node(PARAMS, 2, lxcfs=False)))
+    old["HostConfig"] = dict(old["HostConfig"], Tmpfs={"/run": "rw", "/run/lock": "rw"})
+    assert differences(actual_node(old, PARAMS["image"], "sha256:abc"),
+                       desired_node(PARAMS, 2, lxcfs=False)) == ["tmpfs"], "a board from before gets its card"
+    assert "sim_dir 'boards' must be an absolute path or empty" in node_problems(dict(PARAMS, sim_dir="boards"))
 
 
 def test_unchanged_node_has_no_differences():
