@@ -94,6 +94,9 @@ def test_each_prometheus_scrapes_the_boards_of_its_own_cluster(rendered: Path) -
 def test_the_coin_miner_is_scraped_through_the_webui_on_swarm(rendered: Path) -> None:
     coin = job(config(rendered, "m1"), "coinminer")
     assert coin["http_sd_configs"][0]["url"] == "http://10.0.1.10:8000/monitor/targets"
+    # The webui answers both only with the rack's token.
+    token = {"credentials_file": "/etc/prometheus/monitor.token"}
+    assert coin["authorization"] == token and coin["http_sd_configs"][0]["authorization"] == token
     assert coin["metrics_path"] == "/monitor/scrape"
     # The task address becomes the ?target= parameter and the instance; the
     # request itself goes to the webui's published port on the master.
