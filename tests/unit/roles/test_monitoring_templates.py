@@ -86,6 +86,7 @@ def test_each_prometheus_scrapes_the_boards_of_its_own_cluster(rendered: Path) -
         cfg = config(rendered, host)
         assert cfg["global"]["external_labels"] == {"cluster": cluster}
         assert cfg["global"]["scrape_interval"] == "30s"
+        assert cfg["global"]["evaluation_interval"] == "30s", "alert rules as often as scrapes"
         groups = job(cfg, "node")["static_configs"]
         assert {g["labels"]["board"]: g["targets"] for g in groups} == {
             board: [f"{address}:9100"] for board, address in boards.items()}
@@ -128,7 +129,7 @@ def test_the_page_keeps_its_go_template_and_gets_the_window(rendered: Path) -> N
     page = (rendered / "m1-console.html").read_text()
     assert '{{ $w := "2m" }}' in page
     assert "<h1>Cluster cluster1</h1>" in page
-    assert 'sortByLabel "board" (query "up{job=\\"node\\"}")' in page
+    assert 'sortByLabel "board" (query "up{job=\\"node\\",board!=\\"\\"}")' in page
     assert "[[" not in page and "#jinja2" not in page
 
 
