@@ -32,6 +32,8 @@ options:
     default: /
 extends_documentation_fragment:
   - pirack.cluster.read_only
+seealso:
+  - module: pirack.cluster.board_info
 """
 
 EXAMPLES = r"""

@@ -36,6 +36,7 @@ extends_documentation_fragment:
   - pirack.cluster.read_only
 seealso:
   - module: pirack.cluster.board_files
+  - module: pirack.cluster.board_health
 """
 
 EXAMPLES = r"""

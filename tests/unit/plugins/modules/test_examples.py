@@ -60,6 +60,7 @@ EXPECTED = {
     "benchmark_probe": [],  # measures a running coin-miner for 40 s: test_the_probe_example_is_valid
     "benchmark_report": [MISSING_FILE, MISSING_FILE, MISSING_FILE],
     "board_files": [OK, OK],
+    "board_health": [OK, OK],
     "board_info": [OK, SKIPPED],
     "docker_host_info": [ENGINE, OK],
     "docker_op": [ENGINE] * 8,
