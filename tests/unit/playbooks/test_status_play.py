@@ -7,6 +7,7 @@ cannot be read) and never asks this machine's Docker engine."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -127,4 +128,53 @@ def test_a_web_ui_that_knows_its_rate_costs_no_wait(tmp_path: Path) -> None:
     assert f"web UI http://127.0.0.9:{server.server_address[1]}/ hash rate 31.5 hashes/s, 7 coins" in out, out
     wait = out.split("TASK [Let the miners work for ten seconds", 1)[1].split("TASK [", 1)[0]
     assert "skipping" in wait and "ok:" not in wait, wait
+    assert rc in (0, 4), out
+
+
+class Prometheus(BaseHTTPRequestHandler):
+    """/api/v1/alerts behind a basic-auth login, as the monitoring role's
+    Prometheus answers once it has one (issue 23): 401 without it."""
+
+    login = "Basic " + base64.b64encode(b"pirack:s3cret-from-the-secrets-folder").decode()
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.headers.get("Authorization") != self.login:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="prometheus"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        alert = {"labels": {"alertname": "SocHot", "board": "w2"}, "state": "firing"}
+        body = json.dumps({"status": "success", "data": {"alerts": [alert]}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("password", [None, "s3cret-from-the-secrets-folder"], ids=["no-login", "login"])
+def test_alerts_through_prometheus_login(tmp_path: Path, password: str | None) -> None:
+    """The screen shows Prometheus the rack's login when the secrets folder
+    has one (and only then), and lists the alerts it answers."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    if password is not None:
+        (secrets / "prometheus.password").write_text(password)
+    server = ThreadingHTTPServer(("127.0.0.9", 0), Prometheus)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rc, out = screen(tmp_path, str(ROOT / "playbooks" / "status.yml"),
+                         "-e", f"monitoring_prometheus_port={server.server_address[1]} pirack_secrets_dir={secrets}")
+    finally:
+        server.shutdown()
+    monitoring = f"monitoring http://127.0.0.9:{server.server_address[1]}/consoles/pirack.html"
+    if password is None:
+        assert monitoring not in out and "alerts firing" not in out, out
+    else:
+        assert f"' {monitoring}' - ' alerts firing: SocHot (w2)'" in out, out
+    assert password is None or password not in out
     assert rc in (0, 4), out
