@@ -100,16 +100,20 @@ def test_status_under_a_limit(tmp_path: Path) -> None:
     assert rc == 0, out
 
 
+def send_json(handler: BaseHTTPRequestHandler, answer: object) -> None:
+    body = json.dumps(answer).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class WebUi(BaseHTTPRequestHandler):
     """/json as a coin-miner web UI that has run long enough to know its rate."""
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        body = json.dumps({"coins": 7, "hashes": 1234, "now": 1000.0, "workers": 2, "rate": 31.5}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, {"coins": 7, "hashes": 1234, "now": 1000.0, "workers": 2, "rate": 31.5})
 
     def log_message(self, *_: object) -> None:
         pass
@@ -145,12 +149,7 @@ class Prometheus(BaseHTTPRequestHandler):
             self.end_headers()
             return
         alert = {"labels": {"alertname": "SocHot", "board": "w2"}, "state": "firing"}
-        body = json.dumps({"status": "success", "data": {"alerts": [alert]}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, {"status": "success", "data": {"alerts": [alert]}})
 
     def log_message(self, *_: object) -> None:
         pass
