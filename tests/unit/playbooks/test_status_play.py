@@ -14,6 +14,8 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -100,6 +102,17 @@ def test_status_under_a_limit(tmp_path: Path) -> None:
     assert rc == 0, out
 
 
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A fake HTTP server on a loopback address of its own; yields its port."""
+    server = ThreadingHTTPServer(("127.0.0.9", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+
+
 def send_json(handler: BaseHTTPRequestHandler, answer: object) -> None:
     body = json.dumps(answer).encode()
     handler.send_response(200)
@@ -122,14 +135,9 @@ class WebUi(BaseHTTPRequestHandler):
 def test_a_web_ui_that_knows_its_rate_costs_no_wait(tmp_path: Path) -> None:
     """Issue 15: the status screen read the counter twice, ten seconds apart,
     on every run; a web UI that reports its own rate is read once."""
-    server = ThreadingHTTPServer(("127.0.0.9", 0), WebUi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        rc, out = screen(tmp_path, str(ROOT / "playbooks" / "status.yml"),
-                         "-e", f"coinminer_webui_port={server.server_address[1]}")
-    finally:
-        server.shutdown()
-    assert f"web UI http://127.0.0.9:{server.server_address[1]}/ hash rate 31.5 hashes/s, 7 coins" in out, out
+    with serving(WebUi) as port:
+        rc, out = screen(tmp_path, str(ROOT / "playbooks" / "status.yml"), "-e", f"coinminer_webui_port={port}")
+    assert f"web UI http://127.0.0.9:{port}/ hash rate 31.5 hashes/s, 7 coins" in out, out
     wait = out.split("TASK [Let the miners work for ten seconds", 1)[1].split("TASK [", 1)[0]
     assert "skipping" in wait and "ok:" not in wait, wait
     assert rc in (0, 4), out
@@ -163,14 +171,10 @@ def test_alerts_through_prometheus_login(tmp_path: Path, password: str | None) -
     secrets.mkdir()
     if password is not None:
         (secrets / "prometheus.password").write_text(password)
-    server = ThreadingHTTPServer(("127.0.0.9", 0), Prometheus)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(Prometheus) as port:
         rc, out = screen(tmp_path, str(ROOT / "playbooks" / "status.yml"),
-                         "-e", f"monitoring_prometheus_port={server.server_address[1]} pirack_secrets_dir={secrets}")
-    finally:
-        server.shutdown()
-    monitoring = f"monitoring http://127.0.0.9:{server.server_address[1]}/consoles/pirack.html"
+                         "-e", f"monitoring_prometheus_port={port} pirack_secrets_dir={secrets}")
+    monitoring = f"monitoring http://127.0.0.9:{port}/consoles/pirack.html"
     if password is None:
         assert monitoring not in out and "alerts firing" not in out, out
     else:
