@@ -35,7 +35,7 @@ GROUPS = """\
       vars: {pirack_cluster: cluster1, coin: true}
       hosts: {m1: , w1: }
     cluster2:
-      vars: {pirack_cluster: cluster2, webui_port: 8080}
+      vars: {pirack_cluster: cluster2, webui_port: 8080, orchestrator: k3s}
       hosts: {m2: , w2: }
 """
 
@@ -50,6 +50,7 @@ PLAY = f"""
       vars:
         monitoring_coinminer: "{{{{ coin | default(false) }}}}"
         monitoring_coinminer_webui_port: "{{{{ webui_port | default(8000) }}}}"
+        monitoring_orchestrator: "{{{{ orchestrator | default('swarm') }}}}"
         monitoring_health_certificates: "{{{{ test_certificates | default([]) }}}}"
         monitoring_alert_receiver: "{{{{ test_receiver | default({{}}) }}}}"
       ansible.builtin.template:
