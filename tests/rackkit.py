@@ -49,6 +49,76 @@ def run(*args: str, extra: Optional[dict] = None, logs: Path, check: bool = True
     return proc.stdout, took, proc.returncode
 
 
+class LiveRun:
+    """An ansible command from the checkout whose output is read as it
+    comes, so a test can strike when the run reaches a named point (a task
+    banner) rather than after a fixed number of seconds, which holds only
+    on the machine it was measured on. The log goes to ``logs`` too."""
+
+    def __init__(self, *args: str, extra: Optional[dict] = None, logs: Path) -> None:
+        cmd = list(args) + (["-e", json.dumps(extra)] if extra else [])
+        self.start = time.monotonic()
+        logs.mkdir(parents=True, exist_ok=True)
+        what = next((Path(arg).stem for arg in args[1:] if not arg.startswith("-")), "cmd")
+        self.log = logs / f"{what}-live-{int(self.start)}.log"
+        self.lines: list[tuple[float, str]] = []
+        self.changed = threading.Condition()
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                                              ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", PYTHONUNBUFFERED="1"))
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self.changed:
+                self.lines.append((time.monotonic() - self.start, line))
+                self.changed.notify_all()
+        with self.changed:
+            self.lines.append((time.monotonic() - self.start, ""))  # end of output
+            self.changed.notify_all()
+
+    def output(self) -> str:
+        with self.changed:
+            return "".join(line for _, line in self.lines)
+
+    def reached(self, marker: str, timeout: float) -> float:
+        """Wait until a line of the output contains ``marker``; the run's
+        seconds at that line. Fails naming the marker if the run ends or the
+        time runs out first."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self.changed:
+            while True:
+                for when, line in self.lines[seen:]:
+                    if marker in line:
+                        return when
+                    if line == "":
+                        pytest.fail(f"the run ended without reaching {marker!r}:\n{self.output()[-3000:]}")
+                seen = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    pytest.fail(f"the run did not reach {marker!r} within {timeout:.0f}s")
+                self.changed.wait(left)
+
+    def finish(self, timeout: float) -> tuple[str, float, int]:
+        """Output, seconds taken and exit code once the run ends (killed after ``timeout``)."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        finally:
+            self.stop()
+        return self.output(), time.monotonic() - self.start, code
+
+    def stop(self) -> None:
+        """End the run if it still goes; its output so far goes to the log either way."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+        self.reader.join(10)
+        self.log.write_text(self.output())
+
+
 def recap(output: str) -> dict[str, dict[str, int]]:
     """PLAY RECAP counters per host."""
     hosts = {}
@@ -169,6 +239,13 @@ class Manager:
         out = self.docker("service", "ps", f"{APP}_{service}", "--filter", "desired-state=running",
                           "--format", "{{.Node}} {{.CurrentState}}")
         return [line.split()[0] for line in out.splitlines() if line.split()[1:2] == ["Running"]]
+
+    def task_images(self, service: str) -> dict[str, str]:
+        """Node -> image of every task of ``service`` that should run and does."""
+        out = self.docker("service", "ps", "--no-trunc", f"{APP}_{service}", "--filter", "desired-state=running",
+                          "--format", "{{.Node}} {{.CurrentState}} {{.Image}}")
+        return {parts[0]: parts[-1] for parts in (line.split() for line in out.splitlines())
+                if parts[1:2] == ["Running"]}
 
     def replicas(self, service: str) -> int:
         return int(self.docker("service", "inspect", f"{APP}_{service}", "--format",

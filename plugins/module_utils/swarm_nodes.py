@@ -116,3 +116,52 @@ def require_manager(membership: dict[str, Any]) -> None:
     if not membership["is_manager"]:
         where = "a worker of a swarm" if membership["state"] == "active" else f"{membership['state']}, in no swarm"
         raise SwarmError(f"this engine is {where}, not a swarm manager; run the task on a manager (delegate_to)")
+
+
+def _holds_raft(membership: dict[str, Any]) -> bool:
+    """Whether this engine keeps a copy of its swarm's raft log: it manages
+    the swarm, or (pending or in error, where the engine no longer says)
+    it lists itself among the managers it knows."""
+    own = membership["node_address"]
+    return membership["is_manager"] or bool(own) and any(m.rpartition(":")[0] == own
+                                                         for m in membership["managers"])
+
+
+def membership_action(membership: dict[str, Any], expected_manager: str, first_manager: bool,
+                      rebuild: bool = False) -> dict[str, str]:
+    """What a board does with its engine's swarm before it starts or joins
+    the one its inventory names, whose first manager is ``expected_manager``
+    (``addr:port``); ``first_manager`` when the board is that manager.
+
+    ``action`` is ``keep`` (nothing to undo), ``leave`` (leave by force,
+    then start or join the right swarm; ``reason`` says why, for the run to
+    say it) or ``refuse`` (``reason`` is what an operator must do). Read the
+    membership once ``pending`` has had time to settle (swarm_info's
+    ``pending_wait``): an engine is pending for a few seconds after it or its
+    manager starts, and only one still pending is stuck.
+
+    The first manager never leaves a swarm whose raft log it keeps: that log
+    is the cluster's services, secrets and networks, the only copy when it
+    is the only manager. ``rebuild`` (the inventory asks for a new swarm)
+    lifts that. Any other board may leave: its cluster's swarm lives on the
+    first manager, and the board joins it again.
+    """
+    state, known = membership["state"], membership["managers"]
+    if state == "inactive" or (state == "active" and expected_manager in known):
+        return {"action": "keep", "reason": ""}
+    if state == "locked":
+        return {"action": "refuse", "reason": "the engine's swarm is locked (autolock): unlock it with "
+                                              "`docker swarm unlock` and the swarm's unlock key"}
+    if state not in ("active", *STUCK_STATES):
+        return {"action": "refuse", "reason": f"the engine reports an unknown swarm state {state!r}"}
+    where = ", ".join(known) or "none"
+    detail = f" ({membership['error']})" if membership["error"] else ""
+    why = (f"it was in the swarm of manager(s) {where}, not the one of {expected_manager}" if state == "active"
+           else f"its swarm state was {state}{detail}, with manager(s) {where}")
+    if first_manager and _holds_raft(membership) and not rebuild:
+        return {"action": "refuse", "reason": (
+            f"the board holds its swarm's raft log (services, secrets, networks) and {why}; "
+            f"set swarm_rebuild: true for it to leave that swarm and start a new one "
+            f"(the app is then deployed again), or repair it by hand")}
+    then = "start a new swarm" if first_manager else f"join the swarm of {expected_manager}"
+    return {"action": "leave", "reason": f"left its swarm to {then}: {why}"}

@@ -37,6 +37,14 @@ options:
       - The task must run with C(no_log=true).
     type: bool
     default: false
+  pending_wait:
+    description:
+      - Seconds to read the engine again while its state is C(pending), from 0
+        (one read) to 3600. An engine is pending for a few seconds after it or
+        its manager starts; one still pending after that is stuck (its manager
+        is gone), which is what the C(pirack.cluster.swarm) role heals.
+    type: int
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -83,8 +91,9 @@ join_tokens:
       type: str
 """
 
+import time  # noqa: E402
 import traceback  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, Callable  # noqa: E402
 
 from ansible_collections.pirack.cluster.plugins.module_utils.docker_client import (  # noqa: E402
     ENGINE_ERRORS,
@@ -99,6 +108,10 @@ from ansible_collections.pirack.cluster.plugins.module_utils.swarm_nodes import 
     shape_membership,
     shape_node,
 )
+from ansible_collections.pirack.cluster.plugins.module_utils.wait import wait_for  # noqa: E402
+
+# An hour: far past any engine's start, far below where the poll loop's deadline could overflow.
+MAX_PENDING_WAIT = 3600
 
 
 def argument_spec() -> dict:
@@ -106,12 +119,19 @@ def argument_spec() -> dict:
     return docker_argument_spec(
         nodes={"type": "bool", "default": False},
         join_tokens={"type": "bool", "default": False},
+        pending_wait={"type": "int", "default": 0},
     )
 
 
-def read(client: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """The membership, plus nodes and tokens when asked (which needs a manager)."""
-    membership = shape_membership(client.info())
+def read(client: Any, params: dict[str, Any], clock: Callable[[], float] = time.monotonic,
+         sleeper: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """The membership (settled: not pending, or pending for ``pending_wait``
+    seconds), plus nodes and tokens when asked (which needs a manager)."""
+    def settled() -> tuple[bool, dict[str, Any]]:
+        membership = shape_membership(client.info())
+        return membership["state"] != "pending", membership
+
+    _, membership, _ = wait_for(settled, params["pending_wait"], 2.0, clock, sleeper)
     result: dict[str, Any] = {"changed": False, "swarm": membership}
     if params["nodes"] or params["join_tokens"]:
         require_manager(membership)
@@ -126,6 +146,9 @@ def read(client: Any, params: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     """Entry point: refuse tokens to a task that could print them, connect, read."""
     module = build_module(argument_spec(), supports_check_mode=True)
+    if not 0 <= module.params["pending_wait"] <= MAX_PENDING_WAIT:
+        module.fail_json(msg=f"pending_wait: expected seconds from 0 to {MAX_PENDING_WAIT}, "
+                             f"got {module.params['pending_wait']}")
     if module.params["join_tokens"] and not module.no_log:
         module.fail_json(msg="join_tokens: the tokens are secrets; set no_log: true on the task that asks for them")
     client = client_from_module(module)

@@ -82,6 +82,14 @@ options:
         the swarm down with it (it does when this is its last manager).
     type: bool
     default: false
+  reason:
+    description:
+      - For V(absent), why the board leaves, as the caller decided it (the
+        C(pirack.cluster.swarm) role heals a board stuck C(pending), in
+        C(error) or in another swarm). When the engine leaves, the module
+        answers it as RV(reason) and as a warning, so the run says what it
+        did by itself.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -144,6 +152,10 @@ swarm:
   sample:
     {state: active, node_id: 9x1h2k3l4m5n6o7p8q9r0s1t2, node_address: 10.99.0.11,
      managers: ["10.99.0.10:2377"], is_manager: false, error: "", default_addr_pool: []}
+reason:
+  description: For O(state=absent) with O(reason), that reason, when the engine left (or would, in check mode).
+  returned: when the engine left its swarm and O(reason) was given
+  type: str
 """
 
 from typing import Any  # noqa: E402
@@ -170,6 +182,7 @@ def argument_spec() -> dict:
         remote_addrs={"type": "list", "elements": "str"},
         join_token={"type": "str", "no_log": True},
         force={"type": "bool", "default": False},
+        reason={"type": "str"},
     )
 
 
@@ -200,8 +213,11 @@ def converge(client: Any, params: dict[str, Any], check_mode: bool) -> dict[str,
             client.api.leave_swarm(force=params["force"])
     after = before if check_mode else shape_membership(client.info())
     wanted = "inactive" if state == "absent" else "active"
-    return {"changed": True, "swarm": after,
-            "diff": {"before": {"state": before["state"]}, "after": {"state": wanted}}}
+    result = {"changed": True, "swarm": after,
+              "diff": {"before": {"state": before["state"]}, "after": {"state": wanted}}}
+    if state == "absent" and params["reason"]:
+        result.update(reason=params["reason"], warnings=[params["reason"]])
+    return result
 
 
 def main() -> None:

@@ -53,6 +53,9 @@ except ImportError:  # pragma: no cover - client_from_module reports the missing
 LABEL_APP = "pirack.app"
 LABEL_SERVICE = "pirack.service"
 LABEL_SECRET = "pirack.secret"
+# Counts the updates the driver restarted past a board that went down
+# (SwarmDriver.restart_update); no task reads it.
+LABEL_RESTARTS = "pirack.update-restarts"
 
 
 def service_name(app: str, service: str) -> str:
@@ -390,13 +393,13 @@ class SwarmDriver(Driver):
         for (its tasks start there when they return).
 
         An update the engine holds for a task on a board that went down
-        mid-rollout is sent again, once per such task: the swarm then leaves
+        mid-rollout is restarted, once per such task: the swarm then leaves
         the down board out and finishes the others.
         """
         app = model.name
         pending = list(names)
         status: dict[str, Any] = {}
-        resent: set[str] = set()
+        restarted: set[str] = set()
         waiting: dict[str, list[str]] = {}
 
         def probe() -> tuple[bool, list[str]]:
@@ -410,9 +413,9 @@ class SwarmDriver(Driver):
                 waiting[name] = swarm_boards_down(nodes, service.placement) if service.mode == "global" else []
                 if status[name]["failed"]:
                     raise AppError(swarm_failure(service_name(app, name), status[name], "the update stopped"))
-                if set(status[name]["stuck"]) - resent:
-                    resent.update(status[name]["stuck"])
-                    self._send_again(live)
+                if set(status[name]["stuck"]) - restarted:
+                    restarted.update(status[name]["stuck"])
+                    self.restart_update(live)
                 if status[name]["done"]:
                     pending.remove(name)
             return not pending, pending
@@ -422,12 +425,19 @@ class SwarmDriver(Driver):
                                      for n in pending))
         return {name: boards for name, boards in waiting.items() if boards}
 
-    def _send_again(self, live: dict[str, Any]) -> None:
-        """Send a service its own spec unchanged: the swarm cancels the update
-        in flight and starts over on the boards that are up (a node reported
-        down is out of its reckoning); tasks already current stay."""
+    def restart_update(self, live: dict[str, Any]) -> None:
+        """Restart a service's update in flight past the boards that are down.
+
+        The swarm keeps an update running when it is sent the spec it works
+        towards (swarmkit's update.Supervisor), so the spec sent differs in
+        one service label, a count of these restarts: the swarm cancels the
+        held update and starts a new one over the nodes it has not seen go
+        down. The task template is the same, so the tasks already current stay.
+        """
         spec = live["Spec"]
+        labels = dict(spec.get("Labels") or {})
+        labels[LABEL_RESTARTS] = str(int(labels.get(LABEL_RESTARTS) or 0) + 1)
         self.api.update_service(live["ID"], live["Version"]["Index"], task_template=spec["TaskTemplate"],
-                                name=spec["Name"], labels=spec.get("Labels"), mode=spec.get("Mode"),
+                                name=spec["Name"], labels=labels, mode=spec.get("Mode"),
                                 update_config=spec.get("UpdateConfig"), endpoint_spec=spec.get("EndpointSpec"),
                                 fetch_current_spec=False)

@@ -131,3 +131,94 @@ def test_applying_the_desired_spec_twice_changes_nothing_more(current, wanted, p
     assert twice == once
     assert all(once["Labels"][key] == value for key, value in wanted.items())
     assert swarm_nodes.spec_diff(once, twice) == {"before": {}, "after": {}}
+
+
+MASTER = "10.99.6.10:2377"
+NEW_MASTER = "10.99.6.11:2377"
+
+
+def member(state: str, managers: list, address: str = "10.99.6.12", is_manager: bool = False,
+           error: str = "") -> dict:
+    return {"state": state, "node_id": "n1" if state != "inactive" else "", "node_address": address,
+            "managers": managers, "is_manager": is_manager, "error": error, "default_addr_pool": []}
+
+
+@pytest.mark.parametrize(("membership", "expected", "first", "action"), [
+    # Nothing to undo: out of any swarm, or in the right one.
+    (member("inactive", []), MASTER, False, "keep"),
+    (member("active", [MASTER]), MASTER, False, "keep"),
+    (member("active", [MASTER], "10.99.6.10", is_manager=True), MASTER, True, "keep"),
+    # The master was replaced: a worker still in the old swarm, active or
+    # pending towards a manager that is gone, leaves and joins the new one.
+    (member("active", [MASTER]), NEW_MASTER, False, "leave"),
+    (member("pending", [MASTER]), NEW_MASTER, False, "leave"),
+    (member("error", [MASTER], error="manager unreachable"), NEW_MASTER, False, "leave"),
+    # The promoted worker held no raft log of the old swarm: it leaves it and starts the new one.
+    (member("active", [MASTER], "10.99.6.11"), NEW_MASTER, True, "leave"),
+    (member("pending", [MASTER], "10.99.6.11"), NEW_MASTER, True, "leave"),
+    # Still pending towards the right manager once it had time to settle:
+    # stuck, left and joined again (its cluster's swarm is on the manager).
+    (member("pending", [MASTER]), MASTER, False, "leave"),
+    # The first manager keeps the cluster's raft log: never left by itself
+    # (here the inventory gave the master a new address).
+    (member("active", [MASTER], "10.99.6.10", is_manager=True), "10.99.6.20:2377", True, "refuse"),
+    (member("error", [MASTER], "10.99.6.10", error="raft: no leader"), MASTER, True, "refuse"),
+    # An autolocked swarm needs its key, which the inventory does not have.
+    (member("locked", [MASTER]), MASTER, False, "refuse"),
+])
+def test_membership_action(membership: dict, expected: str, first: bool, action: str) -> None:
+    answer = swarm_nodes.membership_action(membership, expected, first)
+    assert answer["action"] == action, answer
+    assert bool(answer["reason"]) == (action != "keep")
+
+
+def test_the_reason_says_what_the_board_was_in_and_where_it_goes() -> None:
+    left = swarm_nodes.membership_action(member("pending", [MASTER]), NEW_MASTER, False)
+    assert left == {"action": "leave", "reason": f"left its swarm to join the swarm of {NEW_MASTER}: its swarm "
+                                                 f"state was pending, with manager(s) {MASTER}"}
+    # The first manager, still pending, keeps its raft log.
+    first = member("pending", [MASTER], "10.99.6.10")
+    assert swarm_nodes.membership_action(first, MASTER, True)["action"] == "refuse"
+
+
+def test_the_inventory_can_rebuild_the_first_managers_swarm() -> None:
+    stuck = member("error", [MASTER], "10.99.6.10", error="raft: no leader")
+    refused = swarm_nodes.membership_action(stuck, MASTER, True)
+    assert "swarm_rebuild" in refused["reason"] and "raft: no leader" in refused["reason"]
+    rebuilt = swarm_nodes.membership_action(stuck, MASTER, True, rebuild=True)
+    assert rebuilt["action"] == "leave" and "start a new swarm" in rebuilt["reason"]
+    # A swarm that is fine is kept, rebuild or not.
+    fine = member("active", [MASTER], "10.99.6.10", is_manager=True)
+    assert swarm_nodes.membership_action(fine, MASTER, True, rebuild=True)["action"] == "keep"
+
+
+@settings(max_examples=200, deadline=None)
+@given(state=st.sampled_from(["inactive", "pending", "active", "error", "locked", "weird"]),
+       managers=st.lists(st.sampled_from([MASTER, NEW_MASTER, "10.99.6.12:2377"]), unique=True, max_size=3),
+       address=st.sampled_from(["", "10.99.6.10", "10.99.6.11", "10.99.6.12"]),
+       is_manager=st.booleans(), first=st.booleans(), rebuild=st.booleans())
+def test_the_first_manager_never_leaves_its_raft_log_unless_rebuilt(state, managers, address, is_manager, first,
+                                                                    rebuild) -> None:
+    membership = member(state, managers, address, is_manager)
+    answer = swarm_nodes.membership_action(membership, MASTER, first, rebuild)
+    assert answer["action"] in ("keep", "leave", "refuse")
+    holds = is_manager or any(m.rpartition(":")[0] == address for m in managers if address)
+    if answer["action"] == "leave" and first:
+        assert rebuild or not holds
+    if state == "inactive" or (state == "active" and MASTER in managers):
+        assert answer["action"] == "keep"
+    if state in ("pending", "error") and not first:
+        assert answer["action"] == "leave"
+
+
+def test_a_worker_whose_master_is_gone_for_good_leaves_for_the_new_one() -> None:
+    """Recorded: faults-c1-worker1's engine restarted after its master was
+    killed; it stays pending, asking 10.99.8.10 (issue 27, fault i)."""
+    pending = swarm_nodes.shape_membership(recorded("info-worker-pending.json"))
+    assert (pending["state"], pending["managers"], pending["error"]) == ("pending", ["10.99.8.10:2377"], "")
+    # worker1 promoted: it held no raft log, so it leaves and starts the new swarm.
+    promoted = swarm_nodes.membership_action(pending, "10.99.8.11:2377", True)
+    assert promoted == {"action": "leave", "reason": "left its swarm to start a new swarm: its swarm state was "
+                                                     "pending, with manager(s) 10.99.8.10:2377"}
+    # Another worker in its place joins the new master.
+    assert swarm_nodes.membership_action(pending, "10.99.8.12:2377", False)["action"] == "leave"

@@ -250,6 +250,27 @@ def test_problems_come_from_the_current_template_only() -> None:
     assert readiness.swarm_rollout(live, [task("running", force=4)], 1)["running"] == 1
 
 
+def test_a_rollout_on_a_rack_whose_worker_died_mid_update() -> None:
+    """Recorded (tests/unit/fixtures/app/swarm-board-down-*.json): rng's
+    update held by the task on the dead faults-c1-worker2, then restarted
+    (the driver's restart_update), then the board powered back."""
+    verdicts = {}
+    for name in ("held", "restarted", "back"):
+        answers = fixture(f"swarm-board-down-{name}.json")
+        nodes, down = answers["nodes"], readiness.down_nodes(answers["nodes"])
+        status = readiness.swarm_rollout(answers["service"], answers["tasks"], readiness.eligible_nodes(nodes, {}),
+                                         down)
+        verdicts[name] = (status["done"], status["running"], status["expected"], len(status["stuck"]),
+                          readiness.swarm_boards_down(nodes, {}), status["problems"])
+    assert verdicts == {
+        # The two boards that are up run the new spec; the update waits for the third.
+        "held": (False, 2, 2, 1, ["faults-c1-worker2"], []),
+        "restarted": (True, 2, 2, 0, ["faults-c1-worker2"], []),
+        # Powered back, the board runs the new spec by itself.
+        "back": (True, 3, 3, 0, [], []),
+    }
+
+
 def test_boards_down_are_the_down_nodes_a_global_service_belongs_on() -> None:
     nodes = [dict(node({"pirack.role": "master"}), ID="m", Description={"Hostname": "c1-master"}),
              dict(node({"pirack.role": "worker"}, state="down"), ID="w1", Description={"Hostname": "c1-worker1"}),

@@ -6,15 +6,21 @@ is test_drivers.py; what the engine itself does runs in molecule/app."""
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+import yaml
 from ansible_collections.pirack.cluster.plugins.module_utils.app.driver import Settings
+from ansible_collections.pirack.cluster.plugins.module_utils.app.model import App
 from ansible_collections.pirack.cluster.plugins.module_utils.app.spec import normalize
 from ansible_collections.pirack.cluster.plugins.module_utils.app.swarm_driver import SwarmDriver
 from ansible_collections.pirack.cluster.plugins.module_utils.errors import AppError
 from swarm_api import Client, FakeSwarmApi
 
+ROOT = Path(__file__).resolve().parents[5]
+FIXTURES = ROOT / "tests" / "unit" / "fixtures" / "app"
 SPEC = {"name": "demo", "services": {"web": {"image": "pirack/web:1", "ports": [{"port": 80, "published": 8000}]},
                                      "db": {"image": "pirack/db:1", "volumes": [{"name": "d", "path": "/d"}]}}}
 
@@ -195,92 +201,73 @@ def test_status_counts_running_tasks_of_the_current_spec_and_says_why_not() -> N
                                          "rejected: No such image: pirack/web:1"]
 
 
+def recorded(name: str) -> dict[str, Any]:
+    """Nodes, rng and its tasks as a 1 + 2 rack's manager answered them (the SDK's
+    low-level API, engine 20.10) while an update of rng ran and faults-c1-worker2
+    lost power: ``held`` once the swarm reported it down (the update waits for
+    the task it started there), ``restarted`` after the update was restarted
+    as restart_update does, ``back`` once the board was powered back. Tasks
+    lost their NetworksAttachments, which the driver does not read."""
+    with open(FIXTURES / f"swarm-board-down-{name}.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 class DeadBoardApi(FakeSwarmApi):
-    """Three nodes, c1-worker2 reported down, and the swarm's updater as it
-    is (swarmkit's update/updater.go): an update of a global service starts
-    a task per node and waits for each to run, with no timeout, so the one
-    on the dead board holds it, and c1-worker1 keeps the old template. The
-    same spec sent again restarts the update without the down node."""
+    """Answers from the recordings: ``held`` until the service is updated, then ``restarted``."""
 
-    NODES = (("n-master", "c1-master", "ready"), ("n-w1", "c1-worker1", "ready"), ("n-w2", "c1-worker2", "down"))
-
-    def __init__(self) -> None:
+    def __init__(self, freed_by_update: bool = True) -> None:
         super().__init__()
-        self.updates = 0
+        self.state = recorded("held")
+        self.freed_by_update = freed_by_update
+        self.sent: list[dict[str, Any]] = []
 
     def nodes(self) -> list[dict[str, Any]]:
-        return [{"ID": node_id, "Description": {"Hostname": host}, "Status": {"State": state},
-                 "Spec": {"Availability": "active", "Labels": {}}} for node_id, host, state in self.NODES]
+        return copy.deepcopy(self.state["nodes"])
 
-    def create_service(self, task_template: dict[str, Any], name: str, **spec: Any) -> None:
-        super().create_service(task_template, name, **spec)
-        self.task_list[f"id-{name}"] = [self._task(node, task_template, "running") for node in ("n-master", "n-w1")]
+    def inspect_service(self, name: str) -> dict[str, Any]:
+        assert name == self.state["service"]["Spec"]["Name"]
+        return copy.deepcopy(self.state["service"])
+
+    def tasks(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        assert filters == {"service": self.state["service"]["ID"]}
+        return copy.deepcopy(self.state["tasks"])
 
     def update_service(self, service_id: str, version: int, task_template: dict[str, Any], name: str,
                        fetch_current_spec: bool, **spec: Any) -> None:
-        old = self.services_by_name[name]["Spec"]["TaskTemplate"]
-        super().update_service(service_id, version, task_template, name, fetch_current_spec, **spec)
-        self.updates += 1
-        live = self.services_by_name[name]
-        if self.updates == 1:  # the update: held by the task it started on the dead board
-            live["UpdateStatus"] = {"State": "updating", "Message": "update in progress"}
-            self.task_list[service_id] = [self._task("n-master", task_template, "running"),
-                                          self._task("n-w1", old, "running"),
-                                          self._task("n-w2", task_template, "assigned")]
-        else:  # sent again: the down node is out, the update restarts and completes
-            live.pop("UpdateStatus", None)
-            tasks = self.task_list[service_id]
-            tasks[1] = self._task("n-w1", task_template, "running")
-            tasks[2]["DesiredState"] = "shutdown"
-
-    @staticmethod
-    def _task(node: str, template: dict[str, Any], state: str) -> dict[str, Any]:
-        return {"ID": f"task-{node}-{len(str(template))}", "NodeID": node, "DesiredState": "running",
-                "Spec": copy.deepcopy(template), "Status": {"State": state, "Timestamp": "2026-12-07T18:00:00Z"}}
+        self.sent.append(dict(spec, ID=service_id, Version=version, TaskTemplate=task_template, Name=name,
+                              fetch_current_spec=fetch_current_spec))
+        if self.freed_by_update:
+            self.state = recorded("restarted")
 
 
-AGENT = {"name": "demo", "services": {"agent": {"image": "pirack/agent:1", "mode": "global"}}}
+def coinminer() -> App:
+    with open(ROOT / "apps" / "coinminer.yml", encoding="utf-8") as handle:
+        return normalize(yaml.safe_load(handle), secrets={"redis-password": "pw"})
 
 
-def test_an_update_held_by_a_board_that_died_is_sent_again_and_the_board_named() -> None:
+def test_an_update_held_by_a_board_that_died_is_restarted_and_the_board_named() -> None:
     app = driver(api=DeadBoardApi())
-    first = app.apply(normalize(AGENT), "present", wait=True, timeout=30)
-    assert first["down"] == {"c1-worker2": ["agent"]}
-
-    newer = copy.deepcopy(AGENT)
-    newer["services"]["agent"]["image"] = "pirack/agent:2"
-    result = app.apply(normalize(newer), "present", wait=True, timeout=30)
-    assert [(a.service, a.action) for a in result["actions"]] == [("agent", "update")]
-    # The update, then the same spec once more: the swarm finished it on the boards that are up.
-    assert app.api.updates == 2
-    sent = app.api.services_by_name["demo_agent"]["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
-    assert sent == "pirack/agent:2"
-    assert result["down"] == {"c1-worker2": ["agent"]}
-
-
-class NeverFreedApi(DeadBoardApi):
-    """A swarm that holds the update whatever is sent."""
-
-    def update_service(self, *args: Any, **kwargs: Any) -> None:
-        super().update_service(*args, **kwargs)
-        name = kwargs["name"]
-        self.services_by_name[name]["UpdateStatus"] = {"State": "updating", "Message": "update in progress"}
-        self.task_list[f"id-{name}"][2]["DesiredState"] = "running"
+    assert app.rollout(coinminer(), ["rng"], 30) == {"rng": ["faults-c1-worker2"]}
+    held = recorded("held")["service"]
+    # The spec as it is but for one label: the swarm keeps an update going
+    # when sent the very spec it works towards.
+    assert app.api.sent == [{"ID": held["ID"], "Version": held["Version"]["Index"], "Name": "coinminer_rng",
+                             "TaskTemplate": held["Spec"]["TaskTemplate"],
+                             "labels": dict(held["Spec"]["Labels"], **{"pirack.update-restarts": "1"}),
+                             "mode": held["Spec"]["Mode"], "update_config": held["Spec"]["UpdateConfig"],
+                             "endpoint_spec": held["Spec"]["EndpointSpec"], "fetch_current_spec": False}]
 
 
 def test_a_rollout_that_cannot_finish_on_the_boards_that_are_up_still_fails() -> None:
-    """Sent again once per held task: a swarm that still does not finish is a failure, not a loop."""
-    api = NeverFreedApi()
-    driver(api=api).apply(normalize(AGENT), "present", wait=True, timeout=30)
-    newer = copy.deepcopy(AGENT)
-    newer["services"]["agent"]["image"] = "pirack/agent:2"
+    """Restarted once per held task: a swarm that still does not finish is a failure, not a loop."""
     ticks = iter(range(0, 1000, 5))
-    app = SwarmDriver(Client(api), Settings(clock=lambda: float(next(ticks)), sleep=lambda _s: None))
+    app = SwarmDriver(Client(DeadBoardApi(freed_by_update=False)),
+                      Settings(clock=lambda: float(next(ticks)), sleep=lambda _s: None))
     with pytest.raises(AppError) as info:
-        app.apply(normalize(newer), "present", wait=True, timeout=30)
-    assert str(info.value) == ("service demo_agent: not ready after 30s, 2 of 2 tasks running the current spec; "
+        app.rollout(coinminer(), ["rng"], 30)
+    assert str(info.value) == ("service coinminer_rng: not ready after 30s, 2 of 2 tasks running the current spec; "
                                "update: update in progress")
-    assert app.api.updates == 2
+    assert len(app.api.sent) == 1
 
 
 def test_a_label_name_swarm_cannot_place_by_fails_before_anything_is_made() -> None:
