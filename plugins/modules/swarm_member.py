@@ -216,15 +216,21 @@ def converge(client: Any, params: dict[str, Any], check_mode: bool) -> dict[str,
     result = {"changed": True, "swarm": after,
               "diff": {"before": {"state": before["state"]}, "after": {"state": wanted}}}
     if state == "absent" and params["reason"]:
-        result.update(reason=params["reason"], warnings=[params["reason"]])
+        result["reason"] = params["reason"]
     return result
 
 
 def main() -> None:
     """Entry point: validate, connect, converge, report."""
     module = build_module(argument_spec(), required_if=REQUIRED_IF, supports_check_mode=True)
-    exit_with_engine_result(module, lambda client: converge(client, module.params, module.check_mode),
-                            f"state={module.params['state']}", (SwarmError,))
+
+    def work(client: Any) -> dict[str, Any]:
+        result = converge(client, module.params, module.check_mode)
+        if result.get("reason"):
+            module.warn(result["reason"])
+        return result
+
+    exit_with_engine_result(module, work, f"state={module.params['state']}", (SwarmError,))
 
 
 if __name__ == "__main__":
