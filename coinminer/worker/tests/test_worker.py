@@ -50,15 +50,19 @@ def test_backoff_grows_caps_and_jitters() -> None:
 def test_mines_hashes_and_coins_into_redis(peers, redis_server) -> None:
     clock = FakeClock()
     miner = make_miner(*peers, redis_server.url, clock)
+    # At least 64 hashes and a coin (1 hash in 16 is one): 64 alone miss
+    # every coin once in 60 runs.
     digests = [miner.mine_once() for _ in range(64)]
+    while not any(d.startswith("0") for d in digests) and len(digests) < 2000:
+        digests.append(miner.mine_once())
     db = Redis(redis_server.url)
     assert db.get_int(keys.HASHES) == 0  # batched: nothing written before the flush
     clock.now += 1.0
     miner.step()
-    assert db.get_int(keys.HASHES) == 65
+    assert db.get_int(keys.HASHES) == len(digests) + 1
     wallet = db.hgetall(keys.WALLET)
     coins = {d for d in digests if d.startswith("0")}
-    assert coins and coins <= {k.decode() for k in wallet}  # 64 hashes: ~4 coins
+    assert coins and coins <= {k.decode() for k in wallet}
     for digest, data in wallet.items():  # a coin is the hash of its stored bytes
         assert hashlib.sha256(data).hexdigest() == digest.decode()
         assert len(data) == 32
