@@ -65,6 +65,14 @@ _METHODS = {"Deployment": ("apps", "deployment"), "DaemonSet": ("apps", "daemon_
             "Service": ("core", "service"), "PersistentVolumeClaim": ("core", "persistent_volume_claim"),
             "Pod": ("core", "pod"), "NetworkPolicy": ("networking", "network_policy"),
             "Secret": ("core", "secret")}
+# Every pod runs as the k3s CIS hardening guide and Pod Security's
+# "restricted" level ask: not as root (the images name a numeric user), no
+# privilege escalation, no capabilities (k3s lets pods bind ports below 1024
+# without one), the runtime's default seccomp profile, and no
+# service-account token, which none of the app's services uses.
+POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+NOT_HARDENED = "pods without the security settings"
 # Which slot of a service's live objects each listed kind fills.
 _SLOTS = {"Deployment": "workload", "DaemonSet": "workload", "Service": "service", "NetworkPolicy": "policy"}
 
@@ -154,6 +162,7 @@ def render_workload(app: str, namespace: str, name: str, service: Service) -> di
                                                       ("requests", _resource_block(service.resources.requests)))
                       if block},
         "volumeMounts": [{"name": v.name, "mountPath": v.path} for v in service.volumes],
+        "securityContext": CONTAINER_SECURITY,
     }
     if service.command:
         container["command"] = list(service.command)
@@ -162,6 +171,8 @@ def render_workload(app: str, namespace: str, name: str, service: Service) -> di
     pod: dict[str, Any] = {
         "containers": [container],
         "volumes": [{"name": v.name, "persistentVolumeClaim": {"claimName": v.name}} for v in service.volumes],
+        "automountServiceAccountToken": False,
+        "securityContext": POD_SECURITY,
     }
     if service.placement:
         pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
@@ -221,17 +232,21 @@ def render_secret(app: str, namespace: str, name: str, value: str) -> dict[str, 
 
 
 def render_policy(app: str, namespace: str, name: str, service: Service) -> Optional[dict[str, Any]]:
-    """The NetworkPolicy that lets only ``allow_from``'s services in; None lets everyone in.
+    """The NetworkPolicy that opens the service's ports to ``allow_from``'s services.
 
-    Only pods of the named services of this app may open the service's
-    ports; an empty ``allow_from`` admits no one.
+    The app's default-deny policy (``render_default_deny``) shuts every pod
+    of the app; each service's own policy lets in only the pods of the named
+    services of this app, or anyone when ``allow_from`` is None (the web UI:
+    its published port). An empty ``allow_from`` admits no one; a service
+    without ports that admits everyone needs no policy (None).
     """
-    if service.allow_from is None:
+    if service.allow_from is None and not service.ports:
         return None
     rules = []
-    if service.allow_from:
-        rule: dict[str, Any] = {"from": [{"podSelector": {"matchLabels": selector(app, other)}}
-                                         for other in service.allow_from]}
+    if service.allow_from is None or service.allow_from:
+        rule: dict[str, Any] = {}
+        if service.allow_from:
+            rule["from"] = [{"podSelector": {"matchLabels": selector(app, other)}} for other in service.allow_from]
         if service.ports:
             rule["ports"] = [{"port": p.port, "protocol": p.protocol.upper()} for p in service.ports]
         rules.append(rule)
@@ -241,10 +256,33 @@ def render_policy(app: str, namespace: str, name: str, service: Service) -> Opti
                      "ingress": rules}}
 
 
+def default_deny_name(app: str) -> str:
+    return f"{app}-default-deny"
+
+
+def render_default_deny(app: str, namespace: str) -> dict[str, Any]:
+    """The policy that shuts every pod of the app to every other pod and to
+    the LAN, so only what each service's own policy opens gets in."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": default_deny_name(app), "namespace": namespace,
+                         "labels": {LABEL_PART_OF: app, LABEL_MANAGED_BY: MANAGER}},
+            "spec": {"podSelector": {"matchLabels": {LABEL_PART_OF: app}}, "policyTypes": ["Ingress"],
+                     "ingress": []}}
+
+
+def hardened(workload: dict[str, Any]) -> bool:
+    """Whether a live workload's pods carry the security settings render_workload gives them."""
+    pod = ((workload.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return (pod.get("automountServiceAccountToken") is False
+            and pod.get("securityContext") == POD_SECURITY
+            and all(c.get("securityContext") == CONTAINER_SECURITY for c in pod.get("containers") or [{}]))
+
+
 def render(model: App, namespace: str) -> list[dict[str, Any]]:
-    """Every object of the app, claims first (pods wait for them)."""
+    """Every object of the app: its default-deny policy, then the claims
+    (pods wait for them), then each service's objects."""
     app = model.name
-    objects: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = [render_default_deny(app, namespace)]
     for name, service in model.services.items():
         objects.extend(render_claims(app, namespace, name, service))
     for name, service in model.services.items():
@@ -266,9 +304,14 @@ def _protocol(port: dict[str, Any]) -> str:
     return (port.get("protocol") or "TCP").lower()
 
 
-def _allowed(policy: Optional[dict[str, Any]]) -> Optional[tuple[str, ...]]:
-    """The services a NetworkPolicy lets in, in the spec's terms."""
+def _allowed(policy: Optional[dict[str, Any]], has_ports: bool) -> Optional[tuple[str, ...]]:
+    """The services a NetworkPolicy lets in, in the spec's terms (None:
+    anyone). Without a policy of its own, the app's default-deny shuts a
+    service's ports to everyone; a service without ports has none to shut."""
     if policy is None:
+        return () if has_ports else None
+    rules = (policy.get("spec") or {}).get("ingress") or []
+    if any("from" not in rule for rule in rules):
         return None
     return tuple({((peer.get("podSelector") or {}).get("matchLabels") or {}).get(LABEL_NAME)
                   for rule in (policy.get("spec") or {}).get("ingress") or []
@@ -318,7 +361,8 @@ def read_service(workload: dict[str, Any], service: Optional[dict[str, Any]],
         resources=Resources(*(_read_quantity(resources.get(ours) or {}) for ours in ("limits", "requests"))),
         placement=_placement(pod.get("affinity") or {}),
         volumes=tuple(volumes),
-        allow_from=_allowed(policy),
+        allow_from=_allowed(policy, any((p["containerPort"], _protocol(p)) in exposed
+                                        for p in container.get("ports") or [])),
         secrets=dict(item.partition("=")[::2] for item in annotation.split(",")) if annotation else {},
     )
     # A DaemonSet surges only when its pods hold no host port and no volume.
@@ -379,6 +423,8 @@ class K8sDriver(Driver):
         found: dict[str, dict[str, Any]] = {}
         for kind, slot in _SLOTS.items():
             for obj in self._list(kind, sel):
+                if kind == "NetworkPolicy" and obj["metadata"]["name"] == default_deny_name(app):
+                    continue  # the app's, not a service's (prepare and finish keep it)
                 name = obj["metadata"].get("labels", {}).get(LABEL_NAME, obj["metadata"]["name"])
                 found.setdefault(name, {"workload": None, "service": None, "policy": None, "claims": claims})[
                     slot] = obj
@@ -391,7 +437,9 @@ class K8sDriver(Driver):
         """No service when the workload is missing: the service is created again."""
         if live["workload"] is None:
             return Deployed(None)
-        return Deployed(read_service(live["workload"], live["service"], live["claims"], live["policy"]))
+        service = read_service(live["workload"], live["service"], live["claims"], live["policy"])
+        # Pods started before the security settings: sent again once, though the service reads as the model.
+        return Deployed(service, None if hardened(live["workload"]) else NOT_HARDENED)
 
     def desired(self, service: Service) -> Service:
         return desired_view(service)
@@ -446,8 +494,25 @@ class K8sDriver(Driver):
             body["spec"] = dict(live["spec"], resources=obj["spec"]["resources"])
         self._call("replace", kind, name, self.namespace, body)
 
+    def prepare(self, model: App, state: str, timeout: float) -> bool:
+        """Shut the app's pods with its default-deny policy before any of
+        them starts (each service's own policy opens what it serves); it
+        goes in ``finish`` when the app does."""
+        if state != "present":
+            return False
+        wanted = render_default_deny(model.name, self.namespace)
+        live = self._read("NetworkPolicy", wanted["metadata"]["name"])
+        if live is not None and live.get("spec") == wanted["spec"]:
+            return False
+        if not self.settings.check_mode:
+            self._put(wanted, live)
+        return True
+
     def finish(self, model: App, state: str, timeout: float) -> None:
-        """Delete the app's Secrets no service uses any more (all, when the app goes)."""
+        """Delete the app's Secrets no service uses any more (all, when the
+        app goes, with its default-deny policy)."""
+        if state != "present" and self._read("NetworkPolicy", default_deny_name(model.name)) is not None:
+            self._call("delete", "NetworkPolicy", default_deny_name(model.name), self.namespace)
         services = model.services.values() if state == "present" else []
         keep = {name for service in services for name in service.secrets}
         for secret in self._list("Secret", f"{LABEL_PART_OF}={model.name},{LABEL_MANAGED_BY}={MANAGER}"):

@@ -81,8 +81,11 @@ def test_redis_renders_to_a_recreated_deployment_on_the_master_with_its_claim() 
                         "ports": [{"containerPort": 6379, "protocol": "TCP"}],
                         "resources": {"limits": {"memory": "128Mi"}},
                         "volumeMounts": [{"name": "redis-data", "mountPath": "/data"}],
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                     }],
                     "volumes": [{"name": "redis-data", "persistentVolumeClaim": {"claimName": "redis-data"}}],
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                     "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
                         "nodeSelectorTerms": [{"matchExpressions": [
                             {"key": "pirack.role", "operator": "In", "values": ["master"]}]}]}}},
@@ -190,11 +193,12 @@ def test_placement_keys_map_to_the_node_labels_the_roles_set() -> None:
     assert app_k8s.read_service(app_k8s.render_workload("a", NS, "s", service), None, {}) == service
 
 
-def test_render_puts_claims_first_and_skips_services_without_ports() -> None:
+def test_render_puts_the_default_deny_and_claims_first_and_skips_services_without_ports() -> None:
     spec = {"name": "a", "services": {"quiet": {"image": "i"},
                                       "db": {"image": "d", "volumes": [{"name": "v", "path": "/v"}]}}}
     kinds = [(o["kind"], o["metadata"]["name"]) for o in app_k8s.render(normalize(spec), NS)]
-    assert kinds == [("PersistentVolumeClaim", "v"), ("Deployment", "db"), ("Deployment", "quiet")]
+    assert kinds == [("NetworkPolicy", "a-default-deny"), ("PersistentVolumeClaim", "v"), ("Deployment", "db"),
+                     ("Deployment", "quiet")]
 
 
 def test_every_coinminer_service_reads_back_as_the_model() -> None:
@@ -254,7 +258,8 @@ def test_apply_creates_every_object_then_a_rerun_writes_nothing(api: AppApi, cor
     secrets = {("Secret", n) for service in model.services.values() for n in service.secrets}
     assert sorted(stored) == sorted({
         ("DaemonSet", "rng"), ("Deployment", "hasher"), ("Deployment", "redis"), ("Deployment", "webui"),
-        ("Deployment", "worker"), ("NetworkPolicy", "hasher"), ("NetworkPolicy", "redis"), ("NetworkPolicy", "rng"),
+        ("Deployment", "worker"), ("NetworkPolicy", "coinminer-default-deny"), ("NetworkPolicy", "hasher"),
+        ("NetworkPolicy", "redis"), ("NetworkPolicy", "rng"), ("NetworkPolicy", "webui"), ("NetworkPolicy", "worker"),
         ("PersistentVolumeClaim", "redis-data"), ("Service", "hasher"),
         ("Service", "redis"), ("Service", "rng"), ("Service", "webui"), ("Service", "worker")} | secrets)
     posted = {b["metadata"]["name"] + "/" + b["kind"]: b for m, _, b in api.requests if m == "POST"}
@@ -389,15 +394,33 @@ OPEN = {"redis": {"allow_from": None}, "rng": {"allow_from": None}, "hasher": {"
 
 def test_the_coin_miner_lets_only_its_users_reach_redis_rng_and_hasher() -> None:
     """Issue 13: on k3s only worker and webui reach redis, only the worker
-    rng and hasher; the worker and the web UI stay open to everyone."""
+    rng and hasher; the worker and the web UI stay open to everyone, on
+    their own ports only (issue 23: the app's default-deny shuts the rest)."""
     services = coinminer().services
     assert {name: s.allow_from for name, s in services.items()} == {
         "redis": ("webui", "worker"), "rng": ("worker",), "hasher": ("worker",), "worker": None, "webui": None}
     rendered = {name: app_k8s.render_policy("coinminer", NS, name, s) for name, s in services.items()}
-    assert sorted(n for n, policy in rendered.items() if policy) == ["hasher", "redis", "rng"]
     assert rendered["rng"]["spec"]["ingress"] == [
         {"from": [{"podSelector": {"matchLabels": app_k8s.selector("coinminer", "worker")}}],
          "ports": [{"port": 80, "protocol": "TCP"}]}]
+    assert rendered["webui"]["spec"]["ingress"] == [{"ports": [{"port": 80, "protocol": "TCP"}]}]
+    assert rendered["worker"]["spec"]["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+
+
+def test_the_app_denies_every_pod_what_its_policies_do_not_open() -> None:
+    deny = app_k8s.render(coinminer(), NS)[0]
+    assert deny == {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "coinminer-default-deny", "namespace": NS,
+                     "labels": {"app.kubernetes.io/part-of": "coinminer",
+                                "app.kubernetes.io/managed-by": "pirack.cluster"}},
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "coinminer"}},
+                 "policyTypes": ["Ingress"], "ingress": []}}
+    # Every pod the app runs is selected by it.
+    for obj in app_k8s.render(coinminer(), NS):
+        if obj["kind"] in ("Deployment", "DaemonSet"):
+            assert obj["spec"]["template"]["metadata"]["labels"].items() >= deny["spec"]["podSelector"][
+                "matchLabels"].items()
 
 
 def test_allow_from_renders_a_policy_that_admits_only_those_services_on_the_service_ports() -> None:
@@ -412,8 +435,17 @@ def test_allow_from_renders_a_policy_that_admits_only_those_services_on_the_serv
                               "ports": [{"port": 6379, "protocol": "TCP"}]}]}}
     closed = coinminer(overrides={"redis": {"allow_from": []}}).services["redis"]
     assert app_k8s.render_policy("coinminer", NS, "redis", closed)["spec"]["ingress"] == [], "no one"
-    assert app_k8s.render_policy("coinminer", NS, "redis", coinminer(overrides=OPEN).services["redis"]) is None, \
-        "everyone"
+    assert app_k8s.render_policy("coinminer", NS, "redis", coinminer(overrides=OPEN).services["redis"])[
+        "spec"]["ingress"] == [{"ports": [{"port": 6379, "protocol": "TCP"}]}], "everyone, on its port"
+
+
+def test_pods_run_without_root_privileges_or_a_token() -> None:
+    for name, service in coinminer().services.items():
+        pod = app_k8s.render_workload("coinminer", NS, name, service)["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+        assert [c["securityContext"] for c in pod["containers"]] == [
+            {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}]
 
 
 def test_policies_are_created_compared_and_removed_with_their_service(api: AppApi, core: Any) -> None:
@@ -422,7 +454,8 @@ def test_policies_are_created_compared_and_removed_with_their_service(api: AppAp
     assert sorted((a.service, a.action) for a in result["actions"]) == [
         ("hasher", "update"), ("redis", "update"), ("rng", "update")]
     assert result["actions"][0].before.allow_from is None
-    assert sorted(n for k, n in api.objects if k == "NetworkPolicy") == ["hasher", "redis", "rng"]
+    assert sorted(n for k, n in api.objects if k == "NetworkPolicy") == [
+        "coinminer-default-deny", "hasher", "redis", "rng", "webui", "worker"]
     before = len(api.writes())
     assert k8s(core).apply(coinminer(), "present", wait=False, timeout=5)["changed"] is False
     assert len(api.writes()) == before, "a policy read back equal is left alone"
@@ -430,9 +463,30 @@ def test_policies_are_created_compared_and_removed_with_their_service(api: AppAp
     fewer = {"rng": {"allow_from": None}}
     result = k8s(core).apply(coinminer(overrides=fewer), "present", wait=False, timeout=5)
     assert [(a.service, a.action) for a in result["actions"]] == [("rng", "update")]
-    assert ("NetworkPolicy", "rng") not in api.objects
+    assert api.objects[("NetworkPolicy", "rng")]["spec"]["ingress"] == [{"ports": [{"port": 80, "protocol": "TCP"}]}]
     k8s(core).apply(coinminer(), "absent", wait=False, timeout=5)
     assert not [n for k, n in api.objects if k == "NetworkPolicy"]
+
+
+def test_a_service_deployed_before_the_policies_and_security_settings_gets_them(api: AppApi, core: Any) -> None:
+    """An app deployed by an earlier release: pods without securityContext,
+    the web UI without a policy of its own, no default-deny. One run brings
+    them all; the next changes nothing."""
+    k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
+    for kind, name in list(api.objects):
+        obj = api.objects[(kind, name)]
+        if kind in ("Deployment", "DaemonSet"):
+            pod = obj["spec"]["template"]["spec"]
+            del pod["automountServiceAccountToken"], pod["securityContext"]
+            del pod["containers"][0]["securityContext"]
+        if kind == "NetworkPolicy" and name in ("webui", "coinminer-default-deny"):
+            del api.objects[(kind, name)]
+    result = k8s(core).apply(coinminer(), "present", wait=False, timeout=5)
+    assert sorted((a.service, a.action) for a in result["actions"]) == [
+        ("hasher", "update"), ("redis", "update"), ("rng", "update"), ("webui", "update"), ("worker", "update")]
+    assert {a.why for a in result["actions"]} == {app_k8s.NOT_HARDENED}
+    assert ("NetworkPolicy", "coinminer-default-deny") in api.objects and ("NetworkPolicy", "webui") in api.objects
+    assert k8s(core).apply(coinminer(), "present", wait=False, timeout=5)["changed"] is False
 
 
 # ------------------------------------------------------------------- secrets
