@@ -10,11 +10,10 @@ ansible_host: the agent finds its server from k3s_servers."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
-from localplay import ROOT, run
+from localplay import ROOT, USER_GROUPS, expression, role_task, run, shown
 
 GROUPS = """\
     pirack_k3s_api_address: 10.0.1.9
@@ -37,26 +36,10 @@ GROUPS = """\
 SERVER_FILES = "Write the server configuration, token, units and forward rules"
 AGENT_FILES = "Write the agent configuration, token, units and forward rules"
 
-# k3s-ansible's groups, addresses in ansible_host only, nothing of this collection's layout.
-USER_GROUPS = """\
-  children:
-    server:
-      hosts:
-        cp1: {ansible_host: 192.168.7.10}
-    agent:
-      hosts:
-        node1: {ansible_host: 192.168.7.21}
-"""
-
 
 def task(entry: str, name: str) -> dict:
     """The task called ``name`` in the k3s role's tasks/<entry>.yml."""
-    tasks = yaml.safe_load((ROOT / "roles" / "k3s" / "tasks" / f"{entry}.yml").read_text())
-    return next(t for t in tasks if t.get("name") == name)
-
-
-def expression(template: str) -> str:
-    return template.strip().removeprefix("{{").removesuffix("}}")
+    return role_task("k3s", f"{entry}.yml", name)
 
 
 def render(tmp_path: Path, hosts: str, first: dict | str, config: str, seed: int = 0,
@@ -76,16 +59,8 @@ def render(tmp_path: Path, hosts: str, first: dict | str, config: str, seed: int
              "vars": {"k3s_node_labels": {}, **(play_vars or {})}},
         ],
     }]
-    done = run(tmp_path, groups, yaml.safe_dump(play, sort_keys=False, width=1000),
-               env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "PYTHONHASHSEED": str(seed)})
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    found: dict = {}
-    for play_result in json.loads(done.stdout)["plays"]:
-        for task in play_result["tasks"]:
-            if task["task"]["name"] == "show":
-                for result in task["hosts"].values():
-                    found.update(json.loads(result["msg"]) if isinstance(result["msg"], str) else result["msg"])
-    return found
+    return shown(run(tmp_path, groups, yaml.safe_dump(play, sort_keys=False, width=1000),
+                     env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "PYTHONHASHSEED": str(seed)}))
 
 
 def test_three_servers_form_one_etcd_cluster_and_agents_use_the_fixed_address(tmp_path: Path) -> None:

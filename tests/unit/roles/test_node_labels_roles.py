@@ -10,11 +10,10 @@ files and evaluated by Ansible with the roles' defaults."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
-from localplay import ROOT, run
+from localplay import ROOT, USER_GROUPS, expression, role_task, run, shown
 
 ROLES = ROOT / "roles"
 
@@ -32,44 +31,18 @@ GROUPS = """\
       hosts: {s1: , a1: , a2: }
 """
 
-# k3s-ansible's groups and nothing of this collection's layout.
-USER_GROUPS = """\
-  children:
-    server:
-      hosts:
-        cp1: {ansible_host: 192.168.7.10}
-    agent:
-      hosts:
-        node1: {ansible_host: 192.168.7.21}
-"""
 
-
-def named(role: str, file: str, name: str) -> dict:
-    return next(t for t in yaml.safe_load((ROLES / role / "tasks" / file).read_text()) if t.get("name") == name)
-
-
-def shown(tmp_path: Path, groups: str, play: list) -> dict:
+def shown_by(tmp_path: Path, groups: str, play: list) -> dict:
     """The JSON each host's "show" task printed, merged."""
-    done = run(tmp_path, groups, yaml.safe_dump(play, sort_keys=False, width=1000),
-               env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"})
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    found: dict = {}
-    for play_result in json.loads(done.stdout)["plays"]:
-        for task in play_result["tasks"]:
-            if task["task"]["name"] == "show":
-                for result in task["hosts"].values():
-                    found.update(json.loads(result["msg"]) if isinstance(result["msg"], str) else result["msg"])
-    return found
-
-
-def expression(template: str) -> str:
-    return template.strip().removeprefix("{{").removesuffix("}}")
+    return shown(run(tmp_path, groups, yaml.safe_dump(play, sort_keys=False, width=1000),
+                     env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}))
 
 
 def labels(tmp_path: Path, groups: str, servers: str) -> dict:
     """Each host's (config labels, API labels) as the k3s role computes them."""
-    facts = named("k3s", "facts.yml", "Record the release files and unit for this host")["ansible.builtin.set_fact"]
-    api = named("k3s", "node.yml", "Set the node's labels and lift the collection's cordon")["pirack.cluster.k8s_node"]
+    facts = role_task("k3s", "facts.yml", "Record the release files and unit for this host")["ansible.builtin.set_fact"]
+    api = role_task("k3s", "node.yml",
+                    "Set the node's labels and lift the collection's cordon")["pirack.cluster.k8s_node"]
     play = [{
         "hosts": "all", "gather_facts": False,
         "vars_files": [str(ROLES / "k3s" / "defaults" / "main.yml")],
@@ -82,7 +55,7 @@ def labels(tmp_path: Path, groups: str, servers: str) -> dict:
                        + expression(api["labels"]) + "]} | to_json }}"}},
         ],
     }]
-    return shown(tmp_path, groups, play)
+    return shown_by(tmp_path, groups, play)
 
 
 RETIRED = {"pirack.io/cluster": None, "pirack.io/pi-model": None, "pirack.io/rack-position": None}
@@ -108,7 +81,7 @@ def test_a_users_inventory_gets_the_same_scheme(tmp_path: Path) -> None:
 
 
 def test_swarm_labels_the_manager_master_and_the_others_workers(tmp_path: Path) -> None:
-    task = named("swarm", "labels.yml", "Give the node its labels and role")
+    task = role_task("swarm", "labels.yml", "Give the node its labels and role")
     task_vars = {**task["vars"], "swarm_host_info": {"pi_model": {"key": None}},
                  "swarm_node_labels": "{{ {'pirack.rack': 'r2'} if inventory_hostname == 'a2' else {} }}"}
     show = "{{ {inventory_hostname: (" + expression(task["pirack.cluster.swarm_node"]["labels"]) + ")} | to_json }}"
@@ -117,7 +90,7 @@ def test_swarm_labels_the_manager_master_and_the_others_workers(tmp_path: Path) 
         "vars_files": [str(ROLES / "swarm" / "defaults" / "main.yml")],
         "tasks": [{"name": "show", "vars": task_vars, "ansible.builtin.debug": {"msg": show}}],
     }]
-    got = shown(tmp_path, GROUPS, play)
+    got = shown_by(tmp_path, GROUPS, play)
     assert got == {"s1": {"pirack.role": "master", "pirack.model": "pi4", "pirack.cluster": "cluster1"},
                    "a1": {"pirack.role": "worker", "pirack.model": "pi3bplus", "pirack.cluster": "cluster1"},
                    "a2": {"pirack.role": "worker", "pirack.model": "unknown", "pirack.cluster": "cluster1",
